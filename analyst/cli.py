@@ -1,0 +1,204 @@
+"""The `analyst` command line."""
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from semantic_layer.catalog import load_catalog
+from semantic_layer.compiler import Filter, MetricQuery
+from semantic_layer.engine import DIALECTS, Engine
+from semantic_layer.errors import ImportRejected, QueryError
+from semantic_layer.formatting import table_text
+from semantic_layer.periods import GRAINS
+from semantic_layer.settings import Settings
+from semantic_layer.store import connect, default_db_path, import_paths, rebuild, stored_settings, summary
+
+db_option = click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Database file (default: $ANALYST_DB, else ./analyst.duckdb).",
+)
+
+
+def _db(db: Path | None) -> Path:
+    return db or default_db_path()
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="revenue-analyst")
+def main():
+    """revenue-analyst: SaaS revenue metrics you can trust, with their formula and SQL."""
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@db_option
+@click.option("--churn-recognition", type=click.Choice(["end_date", "cancellation"]), default=None,
+              help="When churn counts: at end_date (default) or at canceled_at.")
+@click.option("--reactivation-window-days", type=int, default=None,
+              help="A return after a longer gap counts as new (default: any gap is a reactivation).")
+@click.option("--reporting-currency", default=None, help="Currency of all amounts (fx_rates are per unit of it).")
+def import_cmd(paths, db, churn_recognition, reactivation_window_days, reporting_currency):
+    """Import a data set (customers, subscriptions, fx_rates as CSV or Parquet), replacing the stored one."""
+    db = _db(db)
+    settings = _current_settings(db)
+    changes = {k: v for k, v in {
+        "churn_recognition": churn_recognition,
+        "reactivation_window_days": reactivation_window_days,
+        "reporting_currency": reporting_currency.upper() if reporting_currency else None,
+    }.items() if v is not None}
+    settings = settings.model_copy(update=changes)
+    try:
+        result = import_paths(db, list(paths), Settings.model_validate(settings.model_dump()))
+    except ImportRejected as exc:
+        raise click.ClickException(str(exc))
+    click.echo(
+        f"Imported {result.customers:,} customers and {result.subscription_rows:,} subscription rows "
+        f"({result.first_date} .. {result.last_date}; currencies {', '.join(result.currencies)}) into {db}."
+    )
+
+
+def _current_settings(db: Path) -> Settings:
+    if not db.exists():
+        return Settings()
+    con = connect(db, read_only=False)
+    try:
+        return stored_settings(con)
+    finally:
+        con.close()
+
+
+@main.command("settings")
+@click.argument("assignments", nargs=-1)
+@db_option
+def settings_cmd(assignments, db):
+    """Show settings, or change them with KEY=VALUE (rebuilds the ledger)."""
+    db = _db(db)
+    current = _current_settings(db)
+    if assignments:
+        values = current.model_dump()
+        for assignment in assignments:
+            key, sep, value = assignment.partition("=")
+            if not sep or key not in values:
+                raise click.BadParameter(f"{assignment!r}: use KEY=VALUE with KEY one of {', '.join(values)}")
+            values[key] = None if value.lower() in ("", "none", "null") else value
+        try:
+            current = Settings.model_validate(values)
+        except ValueError as exc:
+            raise click.ClickException(str(exc))
+        try:
+            rebuild(db, current)
+        except QueryError as exc:
+            raise click.ClickException(str(exc))
+    for key, value in current.model_dump().items():
+        click.echo(f"{key} = {value}")
+
+
+@main.command("metrics")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
+def metrics_cmd(as_json):
+    """List the metric catalog with formulas."""
+    catalog = load_catalog()
+    if as_json:
+        click.echo(json.dumps([m.model_dump(exclude_none=True) for m in catalog.metrics.values()], indent=2))
+        return
+    for metric in catalog.metrics.values():
+        click.echo(f"{metric.name}  ({metric.label}, {metric.type}, {metric.unit})")
+        click.echo(f"    {metric.description}")
+        click.echo(f"    {metric.formula}")
+
+
+def _filters(where: tuple[str, ...]) -> list[Filter]:
+    """--where DIM=VALUE / DIM!=VALUE; repeated equalities on one dimension mean "any of"."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for clause in where:
+        if "!=" in clause:
+            dim, value = clause.split("!=", 1)
+            op = "ne"
+        elif "=" in clause:
+            dim, value = clause.split("=", 1)
+            op = "eq"
+        else:
+            raise click.BadParameter(f"{clause!r}: use DIM=VALUE or DIM!=VALUE", param_hint="--where")
+        grouped.setdefault((dim.strip(), op), []).append(value.strip())
+    filters = []
+    for (dim, op), values in grouped.items():
+        if len(values) > 1:
+            op = "in" if op == "eq" else "not_in"
+        filters.append(Filter(dimension=dim, op=op, values=values))
+    return filters
+
+
+@main.command("query")
+@click.argument("metrics")
+@click.option("--start", required=True, callback=_date, help="First day, inclusive (YYYY-MM-DD).")
+@click.option("--end", required=True, callback=_date, help="Last day, inclusive (YYYY-MM-DD).")
+@click.option("--grain", type=click.Choice(GRAINS), default=None, help="Split the range into periods.")
+@click.option("--group-by", "group_by", multiple=True, help="A customer column or plan / product / currency.")
+@click.option("--where", multiple=True, help="DIM=VALUE or DIM!=VALUE (repeat for several values).")
+@click.option("--order-by", default=None, help="Rank groups by this metric, largest first.")
+@click.option("--limit", type=int, default=None, help="Keep the top N groups of each period.")
+@click.option("--gross-margin", type=float, default=None, help="Gross margin for LTV (default: stored setting, 1.0).")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print rows, SQL and formulas as one JSON object.")
+@click.option("--sql", "show_sql", is_flag=True, help="Also print the SQL that produced the result.")
+@click.option("--dialect", type=click.Choice(DIALECTS), default=None, help="Print the SQL transpiled to this dialect.")
+def query_cmd(metrics, start, end, grain, group_by, where, order_by, limit, gross_margin, db, as_json, show_sql, dialect):
+    """Compute METRIC[,METRIC...] from START to END."""
+    try:
+        query = MetricQuery(
+            metrics=[m.strip() for m in metrics.split(",") if m.strip()], start=start, end=end, grain=grain,
+            group_by=list(group_by), filters=_filters(where), order_by=order_by, limit=limit,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    try:
+        engine = Engine.open(_db(db))
+        if gross_margin is not None:
+            engine.settings = engine.settings.model_copy(update={"gross_margin": gross_margin})
+        result = engine.run(query)
+    except QueryError as exc:
+        raise click.ClickException(str(exc))
+    units = {m.name: m.unit for m in result.metrics}
+    if as_json:
+        payload = result.to_json()
+        if dialect:
+            payload[f"sql_{dialect}"] = result.compiled.text(dialect)
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(table_text(result.rows, units, engine.settings.reporting_currency))
+    click.echo("")
+    for name, formula in result.formulas().items():
+        click.echo(f"{name}: {formula}")
+    if show_sql or dialect:
+        click.echo("")
+        click.echo(result.compiled.text(dialect or "duckdb"))
+
+
+@main.command("info")
+@db_option
+def info_cmd(db):
+    """What data set is loaded."""
+    try:
+        con = connect(_db(db))
+    except QueryError as exc:
+        raise click.ClickException(str(exc))
+    s = summary(con)
+    click.echo(f"customers: {s.customers:,}\nsubscription rows: {s.subscription_rows:,}\n"
+               f"dates: {s.first_date} .. {s.last_date}\ncurrencies: {', '.join(s.currencies)}\n"
+               f"sources: {', '.join(s.sources)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

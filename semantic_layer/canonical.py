@@ -1,0 +1,55 @@
+"""The canonical input format of rulebook §1: which files, which columns, which defaults."""
+
+from dataclasses import dataclass
+
+REPORTING_CURRENCY = "USD"
+
+# Months per one billing interval (rulebook §2).
+MONTHS_PER_INTERVAL = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "quarter": 3.0, "year": 12.0}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # text | date | number | integer | boolean | interval | currency | month
+    required: bool = False
+    default: str | None = None
+
+
+CUSTOMER_COLUMNS = (Column("customer_id", "text", required=True), Column("name", "text"))
+
+SUBSCRIPTION_COLUMNS = (
+    Column("customer_id", "text", required=True),
+    Column("subscription_id", "text", required=True),
+    Column("item_id", "text"),  # defaults to subscription_id, filled in by the validator
+    Column("product", "text", default=""),
+    Column("plan", "text", default=""),
+    Column("start_date", "date", required=True),
+    Column("end_date", "date"),
+    Column("quantity", "number", default="1"),
+    Column("unit_amount", "number", required=True),
+    Column("currency", "currency"),  # defaults to the reporting currency
+    Column("interval", "interval", default="month"),
+    Column("interval_count", "integer", default="1"),
+    Column("discount_percent", "number", default="0"),
+    Column("discount_amount", "number", default="0"),
+    Column("is_trial", "boolean", default="false"),
+    Column("canceled_at", "date"),
+)
+
+FX_COLUMNS = (
+    Column("month", "month", required=True),
+    Column("currency", "currency", required=True),
+    Column("rate", "number", required=True),
+)
+
+# Kind of data set file -> its declared columns. Columns beyond these are kept as dimensions.
+TABLES = {
+    "customers": CUSTOMER_COLUMNS,
+    "subscriptions": SUBSCRIPTION_COLUMNS,
+    "fx_rates": FX_COLUMNS,
+}
+
+# Item attributes a query may group or filter by (rulebook §4); any further subscription
+# column the user supplied joins them.
+ITEM_ATTRIBUTES = ("plan", "product", "currency")

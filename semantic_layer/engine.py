@@ -1,0 +1,129 @@
+"""Running metric queries on a database and returning rows together with the SQL behind them."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from .catalog import Catalog, Metric, load_catalog
+from .compiler import Compiled, Compiler, Dimensions, MetricQuery
+from .errors import QueryError
+from .periods import month_end
+from .store import connect, data_range, stored_settings
+from .settings import Settings
+from .validate import q
+
+INTERNAL_COLUMNS = {"row_id", "_file", "_loc"}
+CANONICAL_SUBSCRIPTION_COLUMNS = {
+    "customer_id", "subscription_id", "item_id", "start_date", "end_date", "quantity", "unit_amount",
+    "interval", "interval_count", "discount_percent", "discount_amount", "is_trial", "canceled_at",
+}
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark", "trino")
+
+
+@dataclass
+class QueryResult:
+    query: MetricQuery
+    compiled: Compiled
+    rows: list[dict]
+    settings: Settings
+
+    @property
+    def metrics(self) -> list[Metric]:
+        return self.compiled.metrics
+
+    @property
+    def sql(self) -> str:
+        return self.compiled.text()
+
+    def formulas(self) -> dict[str, str]:
+        return {m.name: m.formula for m in self.metrics}
+
+    def to_json(self) -> dict:
+        return {
+            "rows": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()} for row in self.rows],
+            "sql": self.sql,
+            "formulas": self.formulas(),
+        }
+
+
+@dataclass
+class Engine:
+    """One data set's semantic layer: catalog, dimensions and settings over an open connection."""
+
+    con: duckdb.DuckDBPyConnection
+    catalog: Catalog = field(default_factory=load_catalog)
+    settings: Settings | None = None
+
+    def __post_init__(self):
+        stored = stored_settings(self.con)
+        self.settings = stored if self.settings is None else self.settings
+        if any(getattr(self.settings, k) != getattr(stored, k) for k in Settings.LEDGER_KEYS):
+            raise QueryError(
+                "churn recognition, reactivation window and reporting currency are built into the ledger: "
+                "change them with `analyst settings`, which rebuilds it"
+            )
+        self.dimensions = self._dimensions()
+        self.first_date, self.last_date = data_range(self.con)
+
+    @classmethod
+    def open(cls, db: Path | str, **kwargs) -> "Engine":
+        return cls(connect(db, read_only=True), **kwargs)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _columns(self, table: str) -> list[str]:
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return [r[0] for r in rows if r[0] not in INTERNAL_COLUMNS]
+
+    def _dimensions(self) -> Dimensions:
+        customer = tuple(self._columns("customers"))
+        item = ("plan", "product", "currency") + tuple(
+            c for c in self._columns("subscriptions")
+            if c not in CANONICAL_SUBSCRIPTION_COLUMNS and c not in ("plan", "product", "currency")
+        )
+        return Dimensions(customer=customer, item=item)
+
+    def dimension_values(self, name: str, limit: int = 1000) -> list[str]:
+        table = "subscriptions" if self.dimensions.source(name) == "item" else "customers"
+        rows = self.con.execute(
+            f"SELECT DISTINCT {q(name)} FROM {table} WHERE {q(name)} IS NOT NULL ORDER BY 1 LIMIT {int(limit)}"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def compile(self, query: MetricQuery) -> Compiled:
+        return Compiler(self.catalog, self.dimensions, self.settings).compile(query)
+
+    def run(self, query: MetricQuery) -> QueryResult:
+        compiled = self.compile(query)
+        self._check_rates_cover(query.end)
+        cursor = self.con.cursor()
+        try:
+            relation = cursor.execute(compiled.text())
+            names = [d[0] for d in relation.description]
+            rows = [dict(zip(names, values)) for values in relation.fetchall()]
+        finally:
+            cursor.close()
+        return QueryResult(query, compiled, rows, self.settings)
+
+    def _check_rates_cover(self, last_day: date) -> None:
+        """Foreign-currency MRR after the last month with a rate cannot be valued (rulebook §1)."""
+        uncovered = self.con.execute(
+            """
+            SELECT r.currency, max(r.month) AS last_month FROM rates r
+            WHERE r.currency <> ? GROUP BY r.currency
+            HAVING max(r.month) < date_trunc('month', ?::DATE)
+               AND EXISTS (SELECT 1 FROM ledger_items i WHERE i.currency = r.currency AND i.end_date > max(r.month) + INTERVAL 1 MONTH)
+            """,
+            [self.settings.reporting_currency, last_day],
+        ).fetchall()
+        if uncovered:
+            parts = ", ".join(f"{cur} (rates end {month_end(m).strftime('%Y-%m')})" for cur, m in uncovered)
+            raise QueryError(f"no exchange rates after the data's last rate month for {parts}; "
+                             f"ask about dates up to then, or import fx_rates that cover {last_day}")

@@ -1,0 +1,258 @@
+"""The MRR movement ledger of rulebook §2-§3, built in DuckDB with window functions.
+
+Every paid item row contributes reporting-currency deltas to its customer: +MRR on its start
+date, a revaluation on each month's first day while it runs (fx), -MRR on its end date. A
+customer's MRR on any day is the running sum of its deltas, so the ledger is additive by
+construction. The change points are then classified (new / reactivation / churn / continuing)
+and each item's change at a continuing customer's change point becomes a component.
+
+Tables written (all replaced together):
+  ledger_items     paid (non-trial) item rows with effective end date and MRR in their currency
+  rates            fx rates per currency and month (reporting currency included as 1.0)
+  change_points    one row per customer and date with a change; kind, MRR before/after, fx
+  movements        signed amounts per component, each attributed to one subscription row
+  customer_mrr     intervals of constant customer MRR while paying (valid_from <= d < valid_to)
+"""
+
+import duckdb
+
+from .canonical import MONTHS_PER_INTERVAL
+from .settings import Settings
+from .validate import lit
+
+OPEN_END = "DATE '9999-12-31'"
+
+
+def _months_case() -> str:
+    whens = " ".join(f"WHEN {lit(k)} THEN {v!r}" for k, v in MONTHS_PER_INTERVAL.items())
+    return f"(CASE interval {whens} END)"
+
+
+def build_ledger(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    cancel = "TRUE" if settings.churn_recognition == "cancellation" else "FALSE"
+    reporting = lit(settings.reporting_currency)
+    window = "NULL" if settings.reactivation_window_days is None else str(int(settings.reactivation_window_days))
+
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE rates AS
+        SELECT currency, month, rate FROM fx_rates WHERE currency <> {reporting}
+        UNION ALL
+        SELECT {reporting}, unnest(generate_series(DATE '1900-01-01', DATE '2199-12-01', INTERVAL 1 MONTH))::DATE, 1.0
+        """
+    )
+    # Trials count as no item (§3); under cancellation-time churn an item ends when it was canceled.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE ledger_items AS
+        WITH effective AS (
+            SELECT row_id, customer_id, subscription_id, item_id, plan, product, currency, quantity,
+                   unit_amount, discount_percent, discount_amount, start_date,
+                   CASE WHEN {cancel} AND canceled_at IS NOT NULL
+                        THEN least(COALESCE(end_date, {OPEN_END}), canceled_at)
+                        ELSE COALESCE(end_date, {OPEN_END}) END AS end_date,
+                   interval_count * {_months_case()} AS months
+            FROM subscriptions WHERE NOT is_trial
+        )
+        SELECT e.*,
+               dense_rank() OVER (ORDER BY customer_id, subscription_id, item_id) AS item_key,
+               greatest(0, unit_amount * quantity * (1 - discount_percent / 100) - discount_amount) / months
+                   AS mrr_local,
+               rs.rate AS rate_start,
+               re.rate AS rate_end
+        FROM effective e
+        LEFT JOIN rates rs ON rs.currency = e.currency AND rs.month = date_trunc('month', e.start_date)
+        LEFT JOIN rates re ON re.currency = e.currency AND re.month = date_trunc('month', e.end_date)
+        WHERE e.end_date > e.start_date
+        """
+    )
+    # Revaluation on each month's first day m with the item running on m-1 (§1 fx_rates).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE fx_events AS
+        WITH last_rate AS (SELECT currency, max(month) AS last_month FROM rates GROUP BY currency),
+        months AS (
+            SELECT i.row_id, i.customer_id, i.currency, i.mrr_local,
+                   unnest(generate_series(date_trunc('month', i.start_date) + INTERVAL 1 MONTH,
+                                          least(i.end_date, l.last_month), INTERVAL 1 MONTH))::DATE AS d
+            FROM ledger_items i JOIN last_rate l USING (currency)
+            WHERE i.currency <> {reporting} AND i.mrr_local > 0
+        )
+        SELECT m.row_id, m.customer_id, m.d, m.mrr_local * (r1.rate - r0.rate) AS amount
+        FROM months m
+        JOIN rates r1 ON r1.currency = m.currency AND r1.month = m.d
+        JOIN rates r0 ON r0.currency = m.currency AND r0.month = m.d - INTERVAL 1 MONTH
+        WHERE r1.rate <> r0.rate
+        """
+    )
+    # One row per item and date on which it changes: the row that ends there (b) and the one
+    # that starts there (a), valued at that date's rate.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE item_changes AS
+        WITH events AS (
+            SELECT item_key, customer_id, start_date AS d FROM ledger_items
+            UNION
+            SELECT item_key, customer_id, end_date FROM ledger_items WHERE end_date < {OPEN_END}
+        )
+        SELECT e.customer_id, e.item_key, e.d,
+               b.row_id AS b_row, a.row_id AS a_row,
+               COALESCE(a.item_id, b.item_id) AS item_id,
+               b.mrr_local * b.rate_end AS b_mrr, a.mrr_local * a.rate_start AS a_mrr,
+               b.plan AS b_plan, a.plan AS a_plan,
+               b.quantity AS b_qty, a.quantity AS a_qty,
+               (b.discount_percent IS DISTINCT FROM a.discount_percent
+                OR b.discount_amount IS DISTINCT FROM a.discount_amount) AS discount_changed,
+               COALESCE(b.mrr_local > 0, FALSE)::INTEGER AS b_paid,
+               COALESCE(a.mrr_local > 0, FALSE)::INTEGER AS a_paid
+        FROM events e
+        LEFT JOIN ledger_items b ON b.item_key = e.item_key AND b.end_date = e.d
+        LEFT JOIN ledger_items a ON a.item_key = e.item_key AND a.start_date = e.d
+        """
+    )
+    # Customer MRR is the running sum of its deltas; "paying" is tracked as a running count of
+    # paid items, which is exact where a float sum could leave 1e-13 behind.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cp AS
+        WITH deltas AS (
+            SELECT customer_id, d,
+                   COALESCE(a_mrr, 0) - COALESCE(b_mrr, 0) AS item_delta, 0.0 AS fx_delta,
+                   a_paid - b_paid AS paid_delta, TRUE AS item_event
+            FROM item_changes
+            UNION ALL
+            SELECT customer_id, d, 0.0, amount, 0, FALSE FROM fx_events
+        ), per_day AS (
+            SELECT customer_id, d, sum(item_delta) AS item_delta, sum(fx_delta) AS fx,
+                   sum(paid_delta) AS paid_delta, bool_or(item_event) AS item_event
+            FROM deltas GROUP BY customer_id, d
+        ), running AS (
+            SELECT *,
+                   sum(item_delta + fx) OVER w AS cum,
+                   sum(paid_delta) OVER w AS paid_after
+            FROM per_day
+            WINDOW w AS (PARTITION BY customer_id ORDER BY d ROWS UNBOUNDED PRECEDING)
+        ), valued AS (
+            SELECT customer_id, d, item_event, fx, paid_after, paid_after - paid_delta AS paid_before,
+                   CASE WHEN paid_after > 0 THEN cum ELSE 0 END AS mrr_after,
+                   CASE WHEN paid_after - paid_delta > 0 THEN cum - item_delta - fx ELSE 0 END AS mrr_before
+            FROM running
+        ), history AS (
+            SELECT *,
+                   bool_or(paid_after > 0) OVER prior AS paid_earlier,
+                   max(CASE WHEN paid_before > 0 AND paid_after = 0 THEN d END) OVER prior AS last_churn
+            FROM valued
+            WINDOW prior AS (PARTITION BY customer_id ORDER BY d ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        )
+        SELECT customer_id, d AS date,
+               CASE WHEN NOT item_event THEN 'fx'
+                    WHEN paid_before = 0 AND paid_after > 0 THEN
+                        CASE WHEN COALESCE(paid_earlier, FALSE)
+                                  AND ({window} IS NULL OR d - last_churn <= {window})
+                             THEN 'reactivation' ELSE 'new' END
+                    WHEN paid_before > 0 AND paid_after = 0 THEN 'churn'
+                    WHEN paid_before > 0 THEN 'continuing'
+                    ELSE 'unpaid' END AS kind,
+               mrr_before, fx, mrr_after
+        FROM history
+        """
+    )
+    _build_movements(con)
+    _add_primary_rows(con)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE customer_mrr AS
+        SELECT customer_id, date AS valid_from,
+               lead(date, 1, {OPEN_END}) OVER (PARTITION BY customer_id ORDER BY date) AS valid_to,
+               mrr_after AS mrr
+        FROM change_points
+        QUALIFY mrr > 0
+        """
+    )
+    for temp in ("fx_events", "item_changes", "cp"):
+        con.execute(f"DROP TABLE {temp}")
+
+
+def _build_movements(con: duckdb.DuckDBPyConnection) -> None:
+    """Signed movement amounts, each attributed to a subscription row (rulebook §4 grouping):
+    new, reactivation and continuing components to the row after the change, churn,
+    item_removed and fx to the row before."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE movements AS
+        WITH x AS (
+            SELECT c.*, p.kind FROM item_changes c
+            JOIN cp p ON p.customer_id = c.customer_id AND p.date = c.d
+        ), parts AS (
+            -- A customer's first paid items (new / reactivation): every paid item starts that day.
+            SELECT customer_id, d, kind AS movement, kind AS component, a_mrr AS amount, a_row AS row_id
+            FROM x WHERE kind IN ('new', 'reactivation') AND a_paid = 1
+            UNION ALL
+            SELECT customer_id, d, 'churn', 'churn', -b_mrr, b_row
+            FROM x WHERE kind = 'churn' AND b_paid = 1
+            UNION ALL
+            SELECT customer_id, d, NULL, 'cross_sell', a_mrr, a_row
+            FROM x WHERE kind = 'continuing' AND b_row IS NULL
+            UNION ALL
+            SELECT customer_id, d, NULL, 'item_removed', -b_mrr, b_row
+            FROM x WHERE kind = 'continuing' AND a_row IS NULL
+            UNION ALL
+            -- A plan change carries the whole item delta, quantity change or not.
+            SELECT customer_id, d, NULL, CASE WHEN a_mrr > b_mrr THEN 'upgrade' ELSE 'downgrade' END,
+                   a_mrr - b_mrr, a_row
+            FROM x WHERE kind = 'continuing' AND a_row IS NOT NULL AND b_row IS NOT NULL
+                     AND a_plan IS DISTINCT FROM b_plan
+            UNION ALL
+            -- Same plan, new quantity: (new qty - old qty) x old net unit MRR; from quantity 0
+            -- the whole delta.
+            SELECT customer_id, d, NULL, CASE WHEN seat > 0 THEN 'seat_expansion' ELSE 'seat_contraction' END,
+                   seat, a_row
+            FROM (SELECT *, CASE WHEN b_qty = 0 THEN a_mrr - b_mrr
+                                 ELSE (a_qty - b_qty) * b_mrr / b_qty END AS seat
+                  FROM x WHERE kind = 'continuing' AND a_row IS NOT NULL AND b_row IS NOT NULL
+                           AND a_plan IS NOT DISTINCT FROM b_plan AND a_qty <> b_qty)
+            UNION ALL
+            -- What is left of a same-plan item's delta is a discount or list-price change.
+            SELECT customer_id, d, NULL, CASE WHEN discount_changed THEN 'discount' ELSE 'price' END,
+                   a_mrr - b_mrr - CASE WHEN a_qty = b_qty THEN 0
+                                        WHEN b_qty = 0 THEN a_mrr - b_mrr
+                                        ELSE (a_qty - b_qty) * b_mrr / b_qty END,
+                   a_row
+            FROM x WHERE kind = 'continuing' AND a_plan IS NOT DISTINCT FROM b_plan
+                     AND a_row IS NOT NULL AND b_row IS NOT NULL
+            UNION ALL
+            SELECT f.customer_id, f.d, 'fx', 'fx', f.amount, f.row_id FROM fx_events f
+        )
+        SELECT customer_id, d AS date,
+               COALESCE(movement, CASE WHEN amount > 0 THEN 'expansion' ELSE 'contraction' END) AS movement,
+               component, amount, row_id
+        FROM parts WHERE amount <> 0
+        ORDER BY date, customer_id
+        """
+    )
+
+
+def _add_primary_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """The row that decides a change point's item group (rulebook §4): the customer's largest
+    item on the relevant day (after the change for new / reactivation, before it for churn),
+    ties to the smallest item_id."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE change_points AS
+        WITH ranked AS (
+            SELECT p.customer_id, p.date,
+                   CASE WHEN p.kind = 'churn' THEN c.b_row ELSE c.a_row END AS row_id,
+                   row_number() OVER (
+                       PARTITION BY p.customer_id, p.date
+                       ORDER BY CASE WHEN p.kind = 'churn' THEN c.b_mrr ELSE c.a_mrr END DESC, c.item_id
+                   ) AS rank
+            FROM cp p JOIN item_changes c ON c.customer_id = p.customer_id AND c.d = p.date
+            WHERE p.kind IN ('new', 'reactivation', 'churn')
+              AND (CASE WHEN p.kind = 'churn' THEN c.b_paid ELSE c.a_paid END) = 1
+        )
+        SELECT p.*, r.row_id AS primary_row
+        FROM cp p LEFT JOIN ranked r
+          ON r.customer_id = p.customer_id AND r.date = p.date AND r.rank = 1
+        ORDER BY p.customer_id, p.date
+        """
+    )

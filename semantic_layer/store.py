@@ -1,0 +1,161 @@
+"""The DuckDB database file that holds one data set, its settings and its ledger.
+
+An import validates everything first, then replaces the data set, its settings and the ledger in
+one transaction: a rejected or failed import leaves the file exactly as it was.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from .canonical import TABLES
+from .errors import ImportRejected, QueryError
+from .ledger import build_ledger
+from .reader import RawTable, find_files, read_file
+from .settings import Settings
+from .validate import Validator
+
+DEFAULT_DB = "analyst.duckdb"
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("ANALYST_DB") or DEFAULT_DB)
+
+
+@dataclass
+class ImportSummary:
+    customers: int
+    subscription_rows: int
+    fx_rates: int
+    first_date: date | None
+    last_date: date | None
+    currencies: list[str]
+    sources: list[str]
+
+
+def connect(path: Path | str, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    path = Path(path)
+    if read_only:
+        if not path.exists():
+            raise QueryError(f"No database at {path}: run `analyst import PATH --db {path}` first.")
+        con = duckdb.connect(str(path), read_only=True)
+        if not _has_table(con, "movements"):
+            con.close()
+            raise QueryError(f"{path} holds no imported data set: run `analyst import PATH --db {path}` first.")
+        return con
+    return duckdb.connect(str(path))
+
+
+def import_paths(db_path: Path | str, paths: list[Path], settings: Settings | None = None) -> ImportSummary:
+    files = find_files([Path(p) for p in paths])
+    raws = [read_file(kind, path) for kind, path in files.items()]
+    return import_tables(db_path, raws, settings, sources=[str(p) for p in files.values()])
+
+
+def import_tables(
+    db_path: Path | str, raws: list[RawTable], settings: Settings | None = None, sources: list[str] | None = None
+) -> ImportSummary:
+    """Validate raw tables and, only if all is well, replace the stored data set with them."""
+    con = connect(db_path, read_only=False)
+    try:
+        settings = settings or stored_settings(con)
+        for raw in raws:
+            con.register(f"raw_{raw.kind}", raw.table)
+        columns = {raw.kind: raw.columns for raw in raws}
+        problems = Validator(con, columns, settings.reporting_currency).run()
+        if problems:
+            raise ImportRejected(problems)
+        con.begin()
+        try:
+            _replace_data(con, columns)
+            _write_settings(con, settings)
+            build_ledger(con, settings)
+            _log_import(con, sources or [raw.file for raw in raws])
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return summary(con)
+    finally:
+        con.close()
+
+
+def _replace_data(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]]) -> None:
+    for kind in TABLES:
+        if kind in columns:
+            con.execute(f"CREATE OR REPLACE TABLE {kind} AS SELECT * FROM typed_{kind} ORDER BY row_id")
+        elif kind == "fx_rates":
+            con.execute(
+                "CREATE OR REPLACE TABLE fx_rates (row_id BIGINT, _file VARCHAR, _loc VARCHAR, "
+                "month DATE, currency VARCHAR, rate DOUBLE)"
+            )
+
+
+def rebuild(db_path: Path | str, settings: Settings) -> None:
+    """Apply new settings: rebuild the ledger in one transaction."""
+    con = connect(db_path, read_only=False)
+    try:
+        if not _has_table(con, "subscriptions"):
+            raise QueryError(f"{db_path} holds no imported data set.")
+        con.begin()
+        try:
+            _write_settings(con, settings)
+            build_ledger(con, settings)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    finally:
+        con.close()
+
+
+def stored_settings(con: duckdb.DuckDBPyConnection) -> Settings:
+    if not _has_table(con, "settings"):
+        return Settings()
+    stored = dict(con.execute("SELECT key, value FROM settings").fetchall())
+    return Settings(**{k: json.loads(v) for k, v in stored.items() if k in Settings.model_fields})
+
+
+def _write_settings(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    con.execute("CREATE OR REPLACE TABLE settings (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.executemany(
+        "INSERT INTO settings VALUES (?, ?)", [(k, json.dumps(v)) for k, v in settings.model_dump().items()]
+    )
+
+
+def _log_import(con: duckdb.DuckDBPyConnection, sources: list[str]) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS imports (imported_at TIMESTAMPTZ, sources VARCHAR, customers BIGINT, rows BIGINT)"
+    )
+    con.execute(
+        "INSERT INTO imports SELECT ?, ?, (SELECT count(*) FROM customers), (SELECT count(*) FROM subscriptions)",
+        [datetime.now(timezone.utc), json.dumps(sources)],
+    )
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [name]
+        ).fetchall()[0][0]
+    )
+
+
+def summary(con: duckdb.DuckDBPyConnection) -> ImportSummary:
+    customers, rows = con.execute("SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM subscriptions)").fetchall()[0]
+    first, last = data_range(con)
+    currencies = [r[0] for r in con.execute("SELECT DISTINCT currency FROM subscriptions ORDER BY 1").fetchall()]
+    fx = con.execute("SELECT count(*) FROM fx_rates").fetchall()[0][0]
+    sources = con.execute("SELECT sources FROM imports ORDER BY imported_at DESC LIMIT 1").fetchall()
+    return ImportSummary(customers, rows, fx, first, last, currencies, json.loads(sources[0][0]) if sources else [])
+
+
+def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    """First and last date in the data; the last one is the default as-of date (rulebook §5)."""
+    return con.execute(
+        "SELECT min(start_date), greatest(max(start_date), max(end_date), max(canceled_at)) FROM subscriptions"
+    ).fetchall()[0]
