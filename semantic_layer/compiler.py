@@ -90,7 +90,7 @@ def cond(sql: str) -> exp.Expression:
 
 
 def _sum_when(condition: exp.Expression, value: exp.Expression) -> exp.Expression:
-    return exp.Sum(this=exp.Case(ifs=[exp.If(this=condition, true=value)]))
+    return exp.Sum(this=exp.Case(ifs=[exp.If(this=condition, true=value)], default=exp.Literal.number(0)))
 
 
 def _in(column: exp.Expression, values: list[str]) -> exp.Expression:
@@ -200,8 +200,9 @@ class Compiler:
             ])
             for i, k, p in rows
         ]
-        columns = ["period", "window", "period_start", "period_end", "day_before", "start_month", "end_month"]
-        return sqlglot.select("*").from_(exp.values(values, alias="t", columns=columns))
+        columns = ["period", "sub_period", "period_start", "period_end", "day_before", "start_month", "end_month"]
+        alias = exp.TableAlias(this=exp.to_identifier("t"), columns=[exp.to_identifier(c, quoted=True) for c in columns])
+        return sqlglot.select("*").from_(exp.Values(expressions=values, alias=alias))
 
     def _dimension_joins(self, select: exp.Select, customer: str, row: str | None) -> exp.Select:
         """Attach the query's dimensions to a fact: customer columns by its customer id, item
@@ -236,8 +237,7 @@ class Compiler:
         return conditions
 
     def _group_keys(self, prefix: str = "p") -> list[exp.Expression]:
-        keys = [col("period", prefix)]
-        return keys + [col(name) for name in self.query.group_by]
+        return [col("period", prefix)] + [self._dim_column(name) for name in self.query.group_by]
 
     def _movement_fact(self, measures: list[Measure]) -> exp.Expression:
         select = sqlglot.select(col("period", "p")).from_(exp.table_("periods", alias="p")).join(
@@ -269,13 +269,13 @@ class Compiler:
         value = cond(f"i.mrr_local * r.rate")
         rank = exp.Window(
             this=exp.RowNumber(),
-            partition_by=[col("period", "w"), col("window", "w"), col("customer_id", "i")],
+            partition_by=[col("period", "w"), col("sub_period", "w"), col("customer_id", "i")],
             order=exp.Order(expressions=[exp.Ordered(this=value.copy(), desc=True), exp.Ordered(this=col("item_id", "i"))]),
         )
         return (
             sqlglot.select(
-                col("period", "w"), col("window", "w"), col("customer_id", "i"), col("row_id", "i"),
-                exp.alias_(value, "mrr"), exp.alias_(rank, "rank"),
+                col("period", "w"), col("sub_period", "w"), col("customer_id", "i"), col("row_id", "i"),
+                exp.alias_(value, "mrr"), exp.alias_(rank, "item_rank"),
             )
             .from_(exp.table_(windows, alias="w"))
             .join(exp.table_("ledger_items", alias="i"), on=cond(f"i.start_date <= w.{day} AND w.{day} < i.end_date AND i.mrr_local > 0"))
@@ -290,7 +290,7 @@ class Compiler:
             select = sqlglot.select(col("period", "t")).from_(source)
             select = self._dimension_joins(select, "t.customer_id", "t.row_id")
             values["mrr"] = exp.Sum(this=col("mrr", "t"))
-            values["customers"] = _sum_when(cond("t.rank = 1"), exp.Literal.number(1))
+            values["customers"] = _sum_when(cond("t.item_rank = 1"), exp.Literal.number(1))
             keys = self._group_keys("t")
         else:
             select = sqlglot.select(col("period", "p")).from_(exp.table_("periods", alias="p")).join(
@@ -308,23 +308,23 @@ class Compiler:
         """The start cohort of each window: customers paying on the day before it starts,
         with their MRR then and on its last day, and whether they churned in it."""
         churners = (
-            sqlglot.select(col("period", "w"), col("window", "w"), col("customer_id", "cp")).distinct()
+            sqlglot.select(col("period", "w"), col("sub_period", "w"), col("customer_id", "cp")).distinct()
             .from_(exp.table_(windows, alias="w"))
             .join(exp.table_("change_points", alias="cp"), on=cond("cp.kind = 'churn' AND cp.date BETWEEN w.period_start AND w.period_end"))
         )
         select = (
-            sqlglot.select(col("period", "w"), col("window", "w"))
+            sqlglot.select(col("period", "w"), col("sub_period", "w"))
             .from_(exp.table_(windows, alias="w"))
             .join(exp.table_("customer_mrr", alias="cs"), on=cond("cs.valid_from <= w.day_before AND w.day_before < cs.valid_to"))
             .join(exp.table_("customer_mrr", alias="ce"), join_type="left",
                   on=cond("ce.customer_id = cs.customer_id AND ce.valid_from <= w.period_end AND w.period_end < ce.valid_to"))
             .join(exp.Subquery(this=churners, alias=exp.TableAlias(this=exp.to_identifier("ch"))), join_type="left",
-                  on=cond("ch.period = w.period AND ch.window = w.window AND ch.customer_id = cs.customer_id"))
+                  on=cond("ch.period = w.period AND ch.sub_period = w.sub_period AND ch.customer_id = cs.customer_id"))
         )
         row = None
         if self.item_mode:
             primary = exp.Subquery(this=self._items_on(windows, "day_before", "start_month"), alias=exp.TableAlias(this=exp.to_identifier("pr")))
-            select = select.join(primary, on=cond("pr.period = w.period AND pr.window = w.window AND pr.customer_id = cs.customer_id AND pr.rank = 1"))
+            select = select.join(primary, on=cond("pr.period = w.period AND pr.sub_period = w.sub_period AND pr.customer_id = cs.customer_id AND pr.item_rank = 1"))
             row = "pr.row_id"
         select = self._dimension_joins(select, "cs.customer_id", row)
         end_mrr = cond("COALESCE(ce.mrr, 0)")
@@ -337,7 +337,7 @@ class Compiler:
         }
         for m in measures:
             select = select.select(exp.alias_(values[m.value], f"m_{m.name}", quoted=True))
-        return select.group_by(*self._group_keys("w"), col("window", "w"))
+        return select.group_by(*self._group_keys("w"), col("sub_period", "w"))
 
     def _trailing_fact(self, measure: Measure) -> exp.Expression:
         """Average of the monthly customer churn rates, months with an empty cohort left out."""

@@ -109,7 +109,7 @@ class Validator:
         declared = {c.name: c for c in TABLES[kind]}
         selects = ["_row AS row_id", "_file", "_loc"]
         for column in TABLES[kind]:
-            raw = q(column.name) if column.name in present else "NULL"
+            raw = q(column.name) if column.name in present else "CAST(NULL AS VARCHAR)"
             if column.name in present and column.default is not None:
                 raw = f"COALESCE({raw}, {lit(column.default)})"
             elif column.name not in present and column.default is not None:
