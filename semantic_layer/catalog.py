@@ -19,6 +19,7 @@ UNIT_NAMES = {"currency": "USD", "percent": "%", "count": "customers", "ratio": 
 
 class Measure(BaseModel):
     name: str
+    label: str
     kind: Literal["movement", "count", "stock", "cohort", "trailing_churn"]
     movements: list[str] = []
     components: list[str] = []
@@ -83,6 +84,28 @@ class Catalog(BaseModel):
 
     def get(self, name: str) -> Metric:
         return self.metrics[name]
+
+    def is_flow(self, name: str) -> bool:
+        """True when the metric sums over time (a quarter is the sum of its months)."""
+        if name in self.measures:
+            return self.measures[name].kind in ("movement", "count")
+        metric = self.metrics[name]
+        if metric.type == "ratio":
+            return False
+        expression = metric.expression()
+        if expression.find(exp.Div):
+            return False
+        return all(self.is_flow(c.name) for c in expression.find_all(exp.Column) if c.name not in EXPRESSION_SETTINGS)
+
+    def measures_of(self, name: str) -> list[Measure]:
+        """The measures a metric is computed from: its inputs."""
+        if name in self.measures:
+            return [self.measures[name]]
+        found = []
+        for column in self.metrics[name].expression().find_all(exp.Column):
+            if column.name not in EXPRESSION_SETTINGS:
+                found += [m for m in self.measures_of(column.name) if m not in found]
+        return found
 
 
 @lru_cache(maxsize=1)

@@ -34,7 +34,8 @@ class MetricQuery(BaseModel):
     grain: Grain | None = None
     group_by: list[str] = []
     filters: list[Filter] = []
-    order_by: str | None = Field(default=None, description="a metric of the query; groups ranked largest first")
+    order_by: str | None = Field(default=None, description="a metric of the query to rank groups by")
+    descending: bool = True
     limit: int | None = Field(default=None, ge=1)
 
     @field_validator("grain", mode="before")
@@ -48,6 +49,29 @@ class MetricQuery(BaseModel):
             raise ValueError(f"end {self.end} is before start {self.start}")
         if self.order_by is not None and self.order_by not in self.metrics:
             raise ValueError(f"order_by {self.order_by!r} must be one of the query's metrics")
+        return self
+
+
+MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn", "fx")
+COMPONENTS = ("upgrade", "downgrade", "seat_expansion", "seat_contraction", "cross_sell", "item_removed", "discount", "price")
+# Losses are reported as positive amounts, like their metrics.
+NEGATIVE = {"contraction", "churn", "downgrade", "seat_contraction", "item_removed"}
+
+
+class CustomerQuery(BaseModel):
+    """The customers behind a movement (or the largest by MRR) in a period."""
+
+    movement: Literal[MOVEMENTS + COMPONENTS + ("mrr",)]
+    start: date
+    end: date
+    filters: list[Filter] = []
+    limit: int = Field(default=10, ge=1, le=1000)
+    descending: bool = True
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
         return self
 
 
@@ -104,7 +128,7 @@ class Compiler:
         self.settings = settings
 
     # ---- public -------------------------------------------------------------------------
-    def compile(self, query: MetricQuery) -> Compiled:
+    def compile(self, query: MetricQuery, with_measures: bool = False) -> Compiled:
         unknown = [m for m in query.metrics if m not in self.catalog.metrics]
         if unknown:
             raise QueryError(
@@ -149,10 +173,61 @@ class Compiler:
             ctes.append(("groups", self._groups()))
         ctes.append(("measures", self._measures_table(facts)))
 
-        final = self._final(metrics)
+        final = self._final(metrics, measures if with_measures else [])
         for name, body in ctes:
             final = final.with_(name, as_=body)
         return Compiled(final, periods, metrics, list(query.group_by))
+
+    def compile_customers(self, query: CustomerQuery, customer_columns: tuple[str, ...]) -> exp.Expression:
+        """Customers ranked by their amount of a movement in the period (losses as positive
+        amounts), or by MRR on the period's last day, with the source rows behind them."""
+        for f in query.filters:
+            self.dims.source(f.dimension)
+        self.query = MetricQuery(metrics=["mrr"], start=query.start, end=query.end, filters=query.filters)
+        self.item_mode = any(self.dims.source(f.dimension) == "item" for f in query.filters)
+        shown = [c for c in customer_columns if c != "customer_id"]
+        if query.movement == "mrr":
+            period = Period(query.end, query.end)
+            ctes = [("periods", self._windows([(0, 0, period)]))]
+            source = exp.Subquery(this=self._items_on("periods", "period_end", "end_month"), alias=exp.TableAlias(this=exp.to_identifier("t")))
+            select = sqlglot.select(col("customer_id", "t")).from_(source)
+            select = self._dimension_joins(select, "t.customer_id", "t.row_id")
+            select = select.join(exp.table_("subscriptions", alias="src"), on=cond("src.row_id = t.row_id"))
+            amount = exp.Sum(this=col("mrr", "t"))
+            changes = exp.Count(this=exp.Star())
+            first, last = date_lit(query.end), date_lit(query.end)
+        else:
+            ctes = []
+            kind = col("movement", "mv") if query.movement in MOVEMENTS else col("component", "mv")
+            select = (
+                sqlglot.select(col("customer_id", "mv")).from_(exp.table_("movements", alias="mv"))
+                .join(exp.table_("subscriptions", alias="src"), on=cond("src.row_id = mv.row_id"))
+                .where(exp.Between(this=col("date", "mv"), low=date_lit(query.start), high=date_lit(query.end)))
+                .where(exp.EQ(this=kind, expression=exp.Literal.string(query.movement)))
+            )
+            select = self._dimension_joins(select, "mv.customer_id", "mv.row_id")
+            amount = exp.Sum(this=col("amount", "mv"))
+            if query.movement in NEGATIVE:
+                amount = exp.Neg(this=amount)
+            changes = cond("COUNT(DISTINCT mv.date)")
+            first, last = cond("MIN(mv.date)"), cond("MAX(mv.date)")
+        sources = cond("STRING_AGG(DISTINCT src._file || ' ' || src._loc, '; ')")
+        inner = select.select(
+            exp.alias_(amount, "amount", quoted=True), exp.alias_(changes, "changes", quoted=True),
+            exp.alias_(first, "first_date", quoted=True), exp.alias_(last, "last_date", quoted=True),
+            exp.alias_(sources, "sources", quoted=True),
+        ).group_by(col("customer_id", "mv" if query.movement != "mrr" else "t"))
+        outer = (
+            sqlglot.select(col("customer_id", "x"), *[col(c, "cu") for c in shown], col("amount", "x"), col("changes", "x"),
+                           col("first_date", "x"), col("last_date", "x"), col("sources", "x"))
+            .from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("x"))))
+            .join(exp.table_("customers", alias="cu"), on=cond("cu.customer_id = x.customer_id"))
+            .order_by(exp.Ordered(this=col("amount", "x"), desc=query.descending), col("customer_id", "x"))
+            .limit(query.limit)
+        )
+        for name, body in ctes:
+            outer = outer.with_(name, as_=body)
+        return outer
 
     # ---- measures ---------------------------------------------------------------------------
     def _measures_of(self, metrics: list[Metric]) -> list[Measure]:
@@ -383,16 +458,18 @@ class Compiler:
                 select = select.select(exp.alias_(value, f"m_{m.name}", quoted=True))
         return select
 
-    def _final(self, metrics: list[Metric]) -> exp.Select:
+    def _final(self, metrics: list[Metric], measures: list[Measure]) -> exp.Select:
         select = sqlglot.select(col("period_start"), col("period_end"), *[col(n) for n in self.query.group_by]).from_("measures")
         for metric in metrics:
             value = self._metric_expression(metric)
             if metric.unit == "count":
                 value = exp.cast(value, exp.DataType.Type.BIGINT)
             select = select.select(exp.alias_(value, metric.name, quoted=True))
+        for measure in measures:
+            select = select.select(col(f"m_{measure.name}"))
         order = [col("period")]
         if self.query.order_by:
-            ranked = exp.Ordered(this=col(self.query.order_by), desc=True, nulls_first=False)
+            ranked = exp.Ordered(this=col(self.query.order_by), desc=self.query.descending, nulls_first=False)
             order.append(ranked)
             if self.query.limit:
                 rank = exp.Window(this=exp.RowNumber(), partition_by=[col("period")], order=exp.Order(expressions=[ranked.copy()]))
@@ -401,4 +478,4 @@ class Compiler:
         return select.order_by(*order)
 
 
-__all__ = ["Compiler", "Compiled", "Dimensions", "Filter", "MetricQuery", "GRAINS"]
+__all__ = ["Compiler", "Compiled", "CustomerQuery", "Dimensions", "Filter", "MetricQuery", "GRAINS"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from .catalog import Catalog, Metric, load_catalog
-from .compiler import Compiled, Compiler, Dimensions, MetricQuery
+from .compiler import Compiled, Compiler, CustomerQuery, Dimensions, MetricQuery
 from .errors import QueryError
 from .periods import month_end
 from .store import connect, data_range, stored_settings
@@ -75,12 +75,12 @@ class Engine:
         self.con.close()
 
     def _columns(self, table: str) -> list[str]:
-        rows = self.con.execute(
+        rows = self.fetch(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
             "ORDER BY ordinal_position",
             [table],
-        ).fetchall()
-        return [r[0] for r in rows if r[0] not in INTERNAL_COLUMNS]
+        )
+        return [r["column_name"] for r in rows if r["column_name"] not in INTERNAL_COLUMNS]
 
     def _dimensions(self) -> Dimensions:
         customer = tuple(self._columns("customers"))
@@ -92,29 +92,40 @@ class Engine:
 
     def dimension_values(self, name: str, limit: int = 1000) -> list[str]:
         table = "subscriptions" if self.dimensions.source(name) == "item" else "customers"
-        rows = self.con.execute(
+        rows = self.con.cursor().execute(
             f"SELECT DISTINCT {q(name)} FROM {table} WHERE {q(name)} IS NOT NULL ORDER BY 1 LIMIT {int(limit)}"
         ).fetchall()
         return [str(r[0]) for r in rows]
 
-    def compile(self, query: MetricQuery) -> Compiled:
-        return Compiler(self.catalog, self.dimensions, self.settings).compile(query)
+    def compile(self, query: MetricQuery, with_measures: bool = False) -> Compiled:
+        return Compiler(self.catalog, self.dimensions, self.settings).compile(query, with_measures)
 
-    def run(self, query: MetricQuery) -> QueryResult:
-        compiled = self.compile(query)
-        self._check_rates_cover(query.end)
+    def fetch(self, sql: str, params: list | None = None) -> list[dict]:
+        """Rows as dicts, on a cursor of its own so that threads can share the engine."""
         cursor = self.con.cursor()
         try:
-            relation = cursor.execute(compiled.text())
+            relation = cursor.execute(sql, params or [])
             names = [d[0] for d in relation.description]
-            rows = [dict(zip(names, values)) for values in relation.fetchall()]
+            return [dict(zip(names, values)) for values in relation.fetchall()]
         finally:
             cursor.close()
-        return QueryResult(query, compiled, rows, self.settings)
+
+    def run(self, query: MetricQuery, with_measures: bool = False) -> QueryResult:
+        """Metric values per period (and group); with_measures adds the inputs (m_* columns)."""
+        compiled = self.compile(query, with_measures)
+        self._check_rates_cover(query.end)
+        return QueryResult(query, compiled, self.fetch(compiled.text()), self.settings)
+
+    def customers(self, query: CustomerQuery) -> tuple[list[dict], str]:
+        """The customers behind a movement in a period, with the SQL that found them."""
+        sql = Compiler(self.catalog, self.dimensions, self.settings).compile_customers(
+            query, self.dimensions.customer).sql(dialect="duckdb", pretty=True)
+        self._check_rates_cover(query.end)
+        return self.fetch(sql), sql
 
     def _check_rates_cover(self, last_day: date) -> None:
         """Foreign-currency MRR after the last month with a rate cannot be valued (rulebook §1)."""
-        uncovered = self.con.execute(
+        uncovered = self.fetch(
             """
             SELECT r.currency, max(r.month) AS last_month FROM rates r
             WHERE r.currency <> ? GROUP BY r.currency
@@ -122,8 +133,8 @@ class Engine:
                AND EXISTS (SELECT 1 FROM ledger_items i WHERE i.currency = r.currency AND i.end_date > max(r.month) + INTERVAL 1 MONTH)
             """,
             [self.settings.reporting_currency, last_day],
-        ).fetchall()
+        )
         if uncovered:
-            parts = ", ".join(f"{cur} (rates end {month_end(m).strftime('%Y-%m')})" for cur, m in uncovered)
+            parts = ", ".join(f"{r['currency']} (rates end {month_end(r['last_month']).strftime('%Y-%m')})" for r in uncovered)
             raise QueryError(f"no exchange rates after the data's last rate month for {parts}; "
                              f"ask about dates up to then, or import fx_rates that cover {last_day}")

@@ -75,3 +75,34 @@ def trailing_months(period: Period, count: int) -> list[Period]:
     last = month_start(period.end) if period.end == month_end(period.end) else add_months(period.end, -1)
     firsts = [add_months(last, -k) for k in range(count - 1, -1, -1)]
     return [Period(first, month_end(first)) for first in firsts]
+
+
+def _whole_months(start: date, end: date) -> int:
+    """How many calendar months start..end spans exactly (0 if it is not whole months)."""
+    if start.day != 1 or end != month_end(end):
+        return 0
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def _minus_year(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def previous_period(start: date, end: date) -> Period:
+    """The period just before: as many whole months when start..end is whole months (Q1 -> Q4,
+    a year -> the year before), else as many days."""
+    months = _whole_months(start, end)
+    if months:
+        return Period(add_months(start, -months), start - timedelta(days=1))
+    length = (end - start).days + 1
+    return Period(start - timedelta(days=length), start - timedelta(days=1))
+
+
+def previous_year(start: date, end: date) -> Period:
+    """The same dates a year earlier."""
+    if _whole_months(start, end):
+        return Period(add_months(start, -12), month_end(add_months(end, -12)))
+    return Period(_minus_year(start), _minus_year(end))
