@@ -1,0 +1,664 @@
+"""Reading a plain-English question into a structured request, deterministically.
+
+The reading names what to compute (metrics, period, grain, breakdown, filters, comparison,
+ranking) or what else was asked (a definition, a summary, customers, a what-if, something the
+data can't answer, an ambiguity). Follow-ups start from the previous request (`Frame`), taken
+from the tool calls of the conversation so far.
+"""
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from sqlglot import exp
+
+from semantic_layer.catalog import Catalog
+from semantic_layer.periods import month_end
+
+from .timewords import TimeSpan, describe, find_periods, shift, time_words, trailing, unit_label, unit_span
+from .vocabulary import AMBIGUOUS, Match, Vocabulary, normalize, tokens
+
+STOCKS = {"mrr", "arr", "customers", "arpa", "opening_mrr"}
+POINT_METRICS = STOCKS | {"ltv"}
+RETENTION = {"nrr", "grr", "gross_mrr_churn_rate", "net_mrr_churn_rate"}
+BAD_WHEN_HIGH = {"contraction_mrr", "churned_mrr", "downgrade_mrr", "item_removed_mrr", "seat_contraction_mrr",
+                 "churned_customers", "customer_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate"}
+EXPANSION_PARTS = {"upgrade_mrr", "cross_sell_mrr", "seat_expansion_mrr"}
+CONTRACTION_PARTS = {"downgrade_mrr", "item_removed_mrr", "seat_contraction_mrr"}
+MOVEMENT_OF = {
+    "new_mrr": "new", "new_customers": "new", "expansion_mrr": "expansion", "contraction_mrr": "contraction",
+    "churned_mrr": "churn", "churned_customers": "churn", "reactivation_mrr": "reactivation",
+    "reactivated_customers": "reactivation", "upgrade_mrr": "upgrade", "cross_sell_mrr": "cross_sell",
+    "seat_expansion_mrr": "seat_expansion", "downgrade_mrr": "downgrade", "item_removed_mrr": "item_removed",
+    "seat_contraction_mrr": "seat_contraction", "fx_mrr": "fx", "mrr": "mrr", "arr": "mrr", "customers": "mrr",
+    "arpa": "mrr", "net_new_mrr": "expansion", "customer_churn_rate": "churn", "nrr": "churn", "grr": "churn",
+    "gross_mrr_churn_rate": "churn", "net_mrr_churn_rate": "churn", "expansion_rate": "expansion",
+    "expansion_share": "expansion", "ltv": "mrr", "opening_mrr": "mrr",
+}
+
+# Things a subscription ledger cannot tell, and the nearest metrics it can.
+UNANSWERABLE = [
+    (r"\b(cac|customer acquisition costs?|acquisition costs?|cost (per|of) (acquisition|acquiring)|payback)\b",
+     "customer acquisition cost (it needs sales and marketing spend)", ["new_customers", "new_mrr", "ltv"]),
+    (r"\b(marketing|advertising|ad spend|ads|spend|spent|spending|budget|campaigns?)\b",
+     "marketing or other spend", ["new_mrr", "new_customers"]),
+    (r"\b(pipeline|leads?|opportunit(y|ies)|deals?|win rate|quota|bookings|sales cycle|prospects?|funnel)\b",
+     "the sales pipeline", ["new_mrr", "new_customers"]),
+    (r"\b(profit|profits|profitability|ebitda|margin|expenses?|costs?|burn|runway|cash|payroll|salar(y|ies)|headcount|employees)\b",
+     "costs, profit or cash", ["mrr", "arr", "ltv"]),
+    (r"\b(nps|csat|satisfaction|support tickets?|tickets)\b", "customer satisfaction", ["customer_churn_rate", "nrr"]),
+    (r"\b(website|web traffic|traffic|visitors|page ?views|sessions|dau|mau|daily active|monthly active|active users|usage|logins?)\b",
+     "product usage or web traffic", ["customers", "new_customers"]),
+    (r"\b(refunds?|chargebacks?|invoices? (paid|collected)|collections?|cash collected|billings?|recognized revenue|gaap)\b",
+     "billed, collected or recognized revenue (it holds recurring subscription amounts)", ["mrr", "arr", "net_new_mrr"]),
+    (r"\b(trial conversion|conversion rate|conversions?|convert)\b",
+     "conversion rates", ["new_customers", "new_mrr"]),
+]
+# Why customers left is not in subscription data, whatever metric words come with it.
+REASONS = re.compile(r"\b(reasons?|causes?|why)\b.*\b(churn\w*|leav\w*|left|cancel\w*|quit)\b|\bchurn (reasons?|drivers?|causes?)\b")
+DEFINITION = re.compile(
+    r"^(what (is|are|does)|define|definition of|explain|meaning of|tell me about|describe)\b|"
+    r"\bhow (do|does|is|are|would|should|did) (you |we |one |i )?(calculat|comput|measur|defin|work out|deriv|get)|"
+    r"\bhow is .* (calculated|computed|defined|measured|derived)|\bformula\b|\bwhat does .* mean\b|\bdefinition\b"
+)
+STRONG_DEFINITION = re.compile(
+    r"\bhow (do|does|is|are|would|should|can|could) (you |we |one |i |the system |it )?"
+    r"(calculat|comput|measur|defin|work out|deriv|tell|count|treat|handle|classif|distinguish|differentiate|decide|determine|recogni)|"
+    r"\bhow (is|are) .* (calculated|computed|defined|measured|derived|worked out|counted|treated|handled|determined)|"
+    r"\bformula\b|\bwhat does .* mean\b|\bdefin(e|ition)\b|\bexplain\b|\bmeaning\b|\bdifference between\b|"
+    r"\bwhat (counts|is counted|is included|goes into|makes up|is in)\b|\bwhat (is|are) (included|counted) in\b|"
+    r"\bwhat kind of\b|\bwhy (is|are|does|do) .* (differ|different)\b"
+)
+DATA_CUES = re.compile(r"\b(our|we|us|my|current(ly)?|today|now|right now|so far|latest|this|last|did|had|have|was|were)\b")
+BRIDGE = re.compile(
+    r"\b(how (did|are|were|have) we (do|doing|done|perform|performing|performed|fare|faring)|how did (it|things|the business|business) go|"
+    r"how('s| is) (the )?business|overview|summary|summari[sz]e|recap|bridge|waterfall|walk me through|what happened|"
+    r"what changed|mrr movements?|movements? (of|in) mrr|break ?down of (mrr|the) changes?|explain the change|report card|scorecard)\b"
+)
+CUSTOMERS = re.compile(
+    r"\b(which|what|list( the| all| our)?|show( me)?( the| all)?|name( the)?|who are the) (customers|accounts|clients|companies|logos)\b|"
+    r"\bwho (churned|expanded|upgraded|downgraded|left|cancel+ed|came back|returned|joined|signed|reactivated|contracted|grew|shrank)\b|"
+    r"\b(top|biggest|largest|smallest|bottom)( \d+| ten| five| three)? (customers|accounts|clients|companies|logos)\b|"
+    r"\b(customers|accounts) (who|that) (have |had |did )?(churn|expand|upgrad|downgrad|left|leave|cancel|came back|return|join|sign|"
+    r"reactivat|contract|grew|shr|are new|were new|started|stopped)"
+)
+CUSTOMER_MOVEMENTS = [
+    (r"\b(churn|churned|left|leave|cancel|cancell?ed|lost|quit|drop(ped)? off)\b", "churn"),
+    (r"\b(came back|come back|return(ed)?|reactivat\w*|won back|win back)\b", "reactivation"),
+    (r"\bupgrad\w*", "upgrade"), (r"\bdowngrad\w*", "downgrade"),
+    (r"\b(cross ?sell\w*|add ?ons?|added (an? )?(items?|products?))\b", "cross_sell"),
+    (r"\b(added seats|more seats|seat expansion)\b", "seat_expansion"),
+    (r"\b(expand\w*|expansion|grew|upsell\w*)\b", "expansion"),
+    (r"\b(contract\w*|shr[ai]nk\w*|shrunk|reduced)\b", "contraction"),
+    (r"\b(new|joined|signed|started|acquired|won)\b", "new"),
+]
+GRAIN_WORDS = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month": "month", "monthly": "month",
+               "quarter": "quarter", "quarterly": "quarter", "year": "year", "yearly": "year", "annually": "year", "annual": "year"}
+MORE = r"(most|highest|largest|biggest|top|best|greatest|leading|maximum|max|strongest|more)"
+LESS = r"(least|lowest|smallest|fewest|worst|bottom|minimum|min|weakest|less)"
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                "ten": 10, "fifteen": 15, "twenty": 20}
+
+
+@dataclass
+class Frame:
+    """The previous request of the conversation, rebuilt from its tool call."""
+
+    tool: str
+    args: dict
+
+
+@dataclass
+class Reading:
+    intent: str  # metrics | definition | bridge | customers | calculate_ltv | calculate_mrr | clarify | unanswerable | list_metrics | help
+    metrics: list[str] = field(default_factory=list)
+    span: TimeSpan | None = None
+    grain: str | None = None
+    group_by: list[str] = field(default_factory=list)
+    filters: list[dict] = field(default_factory=list)
+    compare: str | TimeSpan | None = None
+    rank: tuple[bool, int | None] | None = None  # (descending, limit)
+    movement: str | None = None
+    limit: int = 10
+    clarification: tuple[str, list[str]] | None = None
+    message: str | None = None
+    calc: dict | None = None
+    versus: tuple[str, list[str]] | None = None  # "Enterprise vs SMB": one query per value, the first is the headline
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    catalog: Catalog
+    vocabulary: Vocabulary
+    as_of: date
+    fiscal_start: int = 1
+    first_date: date | None = None
+
+
+def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
+    text = normalize(question)
+    words = text.split()
+    if not words:
+        return Reading("help")
+    if re.fullmatch(r"(hi|hello|hey|help|thanks|thank you|ok|okay|\?)+( there)?", text) or re.search(
+            r"\bwhat can you (do|answer)\b|\bhow do i use\b", text):
+        return Reading("help")
+    if re.search(r"\b(list|show|which|what) (all )?(the )?(metrics|kpis|measures)\b|\bmetrics (can|do) you\b", text):
+        return Reading("list_metrics")
+
+    compare, time_text = _comparison(time_words(question))
+    spans = find_periods(time_text, ctx.as_of, ctx.fiscal_start)
+    filters, versus, used = _filters(words, question, ctx.vocabulary)
+    # Words that named a filter value ("the Growth monthly plan") name no metric.
+    metric_words = [("_" if i in used else w) for i, w in enumerate(words)]
+    metric_text = " ".join(metric_words)
+    metric_matches = ctx.vocabulary.metrics(metric_words)
+    metrics, ambiguous, specific = _metrics(metric_text, metric_words, metric_matches, ctx.catalog)
+    group_by, dim_rank = _group_by(text, words, ctx.vocabulary, metric_matches)
+    grain = _grain(text)
+
+    calc = _calculator(question.lower())
+    if calc:
+        return calc
+    if REASONS.search(text):
+        return Reading("unanswerable", metrics=["churned_customers", "churned_mrr", "customer_churn_rate"],
+                       message="why customers left (it records what they paid, not their reasons)")
+    if not specific:
+        for pattern, what, nearest in UNANSWERABLE:
+            if re.search(pattern, text):
+                return Reading("unanswerable", metrics=nearest, message=what)
+
+    if STRONG_DEFINITION.search(text) and (metrics or ambiguous):
+        return Reading("definition", metrics=metrics or AMBIGUOUS[ambiguous][:2])
+    if (DEFINITION.search(text) and (metrics or ambiguous) and not spans and not filters and not group_by
+            and not DATA_CUES.search(text) and not re.search(r"^what (is|are|was) (the|a)\b", text)):
+        return Reading("definition", metrics=metrics or AMBIGUOUS[ambiguous][:2])
+
+    follow_up = frame is not None and _is_follow_up(text, metrics, ambiguous)
+    if CUSTOMERS.search(text) or (follow_up and re.search(r"\b(which|what|who) (customers|accounts)|\bwho\b|\bdr[io]ve\b", text)):
+        named = metrics if specific else []
+        return _customers(text, ctx, frame if follow_up or not named else None, named, spans, filters)
+    if BRIDGE.search(text) and not (metrics and not re.search(r"\b(how did we do|overview|summary|recap|bridge|waterfall)\b", text)):
+        span = spans[0] if spans else (_frame_span(frame, ctx) if follow_up else None) or _default_flow_span(ctx)
+        return Reading("bridge", span=_as_range(span, ctx), filters=filters)
+
+    if follow_up:
+        reading = _follow_up(text, ctx, frame, metrics, spans, filters, group_by, grain, compare)
+        if reading:
+            return reading
+    if ambiguous and not metrics:
+        return _clarify(ambiguous, ctx, spans)
+    if not metrics:
+        if spans:
+            return Reading("bridge", span=_as_range(spans[0], ctx), filters=filters)
+        return Reading("help", message="I couldn't tell which metric you mean.")
+
+    reading = Reading("metrics", metrics=metrics, filters=filters, group_by=group_by, grain=grain, compare=compare,
+                      versus=versus)
+    reading.span, reading.notes = _main_span(metrics, spans, ctx)
+    if compare is None and len(spans) > 1:
+        reading.compare = spans[1]
+    if compare is None and _asks_change(text) and len(spans) <= 1:
+        reading.compare = "previous_period"
+    if dim_rank is not None:
+        reading.rank = dim_rank
+    _fit_grain(reading, text)
+    return reading
+
+
+# ---- metrics -------------------------------------------------------------------------------
+GENERIC_MRR = {"mrr", "monthly recurring revenue", "recurring revenue"}
+JOINERS = {"and", "plus", "with", "vs", "versus", "also", "both"}
+MONEY = re.compile(r"\b(mrr|arr|revenue|dollars?|usd|eur|gbp|money|how much|amount|value|worth|booked)\b|\$")
+COUNTING = re.compile(r"\b(how many|number of|count|# of|no of|most customers|fewest customers|customers|accounts|logos)\b")
+# Counts that become their money counterpart when money is asked ("MRR from new customers").
+MONEY_OF_COUNT = {"new_customers": "new_mrr", "churned_customers": "churned_mrr", "reactivated_customers": "reactivation_mrr"}
+# Verbs that name a movement when no metric phrase did: (pattern, count metric, money metric).
+VERBS = [
+    (r"\b(churned|churning|cancel\w+|lost|lose|losing|left|leave|leaving|quit)\b", "churned_customers", "churned_mrr"),
+    (r"\b(came back|come back|coming back|returned|reactivat\w*|won back|win back|winbacks?)\b", "reactivated_customers", "reactivation_mrr"),
+    (r"\b(signed|sign up|signups?|acquired|won|landed|joined|onboarded|added)\b", "new_customers", "new_mrr"),
+    (r"\b(expanded|expanding|upsold|grew their)\b", None, "expansion_mrr"),
+    (r"\b(contracted|shrank|shrunk|downgraded|downsized)\b", None, "contraction_mrr"),
+]
+
+
+def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog) -> tuple[list[str], str | None, bool]:
+    """Metric names asked for, most specific first; or an ambiguous word ('churn'); and whether
+    a specific metric phrase was found (not only loose words like 'customers')."""
+    counted = _count_metric(text)
+    strong_matches = [m for m in matches if not m.weak]
+    listed = lambda m: (m.start > 0 and words[m.start - 1] in JOINERS) or (m.end < len(words) and words[m.end] in JOINERS)
+    # A bare "MRR" next to a more specific metric ("MRR lost to downgrades") is not asked for itself.
+    negated = lambda m: m.start > 0 and words[m.start - 1] in ("not", "excluding", "without", "except", "ex")
+    strong = [m.key for m in strong_matches
+              if not (m.key == "mrr" and m.phrase in GENERIC_MRR and len(strong_matches) > 1 and not listed(m))
+              and not negated(m)]
+    weak = [m.key for m in matches if m.weak]
+    if counted and counted != "customers" and not any(k in strong for k in ("new_customers", "churned_customers", "reactivated_customers", "customer_churn_rate")):
+        strong = [k for k in strong if k not in ("new_mrr", "churned_mrr", "reactivation_mrr", "customers")] + [counted]
+    elif counted == "customers" and not strong:
+        strong = ["customers"]
+    metrics = list(dict.fromkeys(strong))
+    if re.search(r"\b(percentage|percent|share|proportion|rate) of (our |the |all )?(customers|accounts|logos)\b", text) and \
+            re.search(r"\b(lose|lost|churn\w*|cancel\w*|leave|left)\b", text):
+        return ["customer_churn_rate"], None, True
+    if re.search(r"\b(share|percentage|percent|proportion|fraction|portion) of (our |the )?(total )?new (mrr|revenue|arr|business)\b", text):
+        return ["expansion_share"], None, True
+    money = bool(MONEY.search(text)) and not re.search(r"\b(how many|fewest|most) (new |lost |churned )?(customers|accounts|logos)\b|\bhow many\b", text)
+    if money:
+        metrics = list(dict.fromkeys(MONEY_OF_COUNT.get(m, m) for m in metrics))
+    generic_only = bool(metrics) and set(metrics) <= {"mrr"} and all(m.phrase in GENERIC_MRR for m in strong_matches if m.key == "mrr")
+    if not metrics or generic_only:
+        for pattern, count, cash in VERBS:
+            if re.search(pattern, text):
+                chosen = cash if (money or count is None) else count
+                if chosen:
+                    return [chosen], None, True
+        if generic_only and "?churn" in weak:
+            return ["churned_mrr"], None, True
+    specific = bool(metrics)
+    if not metrics:
+        if re.search(r"\b(mrr|arr|revenue)\b", text) and re.search(r"\b(grow|grew|grown|growth|growing|increase[ds]?)\b", text):
+            return ["mrr_growth_rate"], None, True
+        if "?churn" in weak and re.search(r"\b(customers?|accounts?|logos?)\b", text):
+            return (["customer_churn_rate"] if re.search(r"\brate\b|%|percent", text) else ["churned_customers"]), None, True
+        if "?churn" in weak and re.search(r"\b(mrr|revenue|arr|dollars?)\b", text):
+            return ["churned_mrr"], None, True
+        for key in ("?churn", "?retention"):
+            if key in weak:
+                return [], key, False
+        return [k for k in weak if not k.startswith("?")][:1], None, False
+    if "mrr" in metrics and re.search(r"\b(grow|grew|grown|growth|growing)\b", text) and "net_new_mrr" not in metrics:
+        metrics = ["mrr_growth_rate" if m == "mrr" else m for m in metrics]
+    # "expansion ... from upgrades": the component is what is asked.
+    parts = [m for m in metrics if m in EXPANSION_PARTS]
+    if "expansion_mrr" in metrics and parts and not re.search(r"\bexpansion (mrr )?and\b|\band (total )?expansion\b", text):
+        metrics = [m for m in metrics if m != "expansion_mrr"]
+    # A metric named only as a part of another one asked for ("share of new revenue from expansion").
+    if not any(w in JOINERS for w in words):
+        used = {d for m in metrics for d in _depends_on(catalog, m)}
+        metrics = [m for m in metrics if m not in used] or metrics
+    return metrics, None, specific
+
+
+def _depends_on(catalog: Catalog, name: str) -> set[str]:
+    found = set()
+    for column in catalog.get(name).expression().find_all(exp.Column):
+        if column.name in catalog.metrics:
+            found |= {column.name} | _depends_on(catalog, column.name)
+    return found
+
+
+def _count_metric(text: str) -> str | None:
+    if not re.search(r"\b(how many|number of|count of|# of|no of|total)\b", text):
+        return None
+    if not re.search(r"\b(customers?|accounts?|logos?|clients?|subscribers?|companies|businesses)\b", text):
+        return None
+    if re.search(r"\b(churn\w*|cancel\w*|lost|lose|leave|left|drop\w*|quit)\b", text):
+        return "churned_customers"
+    if re.search(r"\b(came back|come back|return\w*|reactivat\w*|won back|win back|resurrect\w*)\b", text):
+        return "reactivated_customers"
+    if re.search(r"\b(new|sign\w*|win|won|acquir\w*|add(ed)?|gain\w*|land\w*|join\w*|got|get|onboard\w*)\b", text):
+        return "new_customers"
+    return "customers"
+
+
+# ---- periods -------------------------------------------------------------------------------
+def _comparison(text: str) -> tuple[str | None, str]:
+    """A relative comparison ("vs the previous quarter", "year over year") and the text without it."""
+    joiner = r"(vs\.?|versus|compared (to|with)|against|relative to|than|over)"
+    patterns = [
+        (r"\b(year[\s-]over[\s-]year|yoy|y/y|(vs\.?|versus|compared (to|with)|against) (the )?same (period|quarter|month|time) "
+         r"(last|a|the previous|the prior|one) year|(vs\.?|versus|compared (to|with)|than) a year (earlier|ago|before))\b", "previous_year"),
+        (rf"\b{joiner}\s+(the\s+)?(previous|prior|preceding|last)\s+year\b", "previous_year"),
+        (rf"\b{joiner}\s+(the\s+)?(previous|prior|preceding|last)\s+(period|month|quarter|week|half)\b", "previous_period"),
+        (rf"\b{joiner}\s+(the\s+)?(previous|prior|preceding)( one| period)?\b", "previous_period"),
+        (rf"\b{joiner}\s+(the\s+)?(one|period|month|quarter|week) before\b", "previous_period"),
+        (r"\b(quarter[\s-]over[\s-]quarter|qoq|q/q|period[\s-]over[\s-]period|sequential(ly)?)\b", "previous_period"),
+    ]
+    for pattern, how in patterns:
+        m = re.search(pattern, text)
+        if m and not re.match(r"over\s+the\s+last", m.group(0)):
+            return how, (text[:m.start()] + " " + text[m.end():]).strip()
+    return None, text
+
+
+def _asks_change(text: str) -> bool:
+    return bool(re.search(r"\bhow (did|has|have) .* (change|changed|move|moved|develop|evolve|trend)|\b(change|changes|changed) in\b|"
+                          r"\b(go|went|gone) (up|down)\b|\b(increase|decrease|rise|fall|drop|improve|worsen)(d|s)?\b.*\b(compared|vs|from)", text))
+
+
+def _default_flow_span(ctx: Context) -> TimeSpan:
+    """With no period given: the most recent complete month."""
+    as_of = ctx.as_of
+    if as_of == month_end(as_of):
+        return unit_span("month", 0, as_of)
+    return unit_span("month", 1, as_of)
+
+
+def _main_span(metrics: list[str], spans: list[TimeSpan], ctx: Context) -> tuple[TimeSpan, list[str]]:
+    as_of = ctx.as_of
+    only_points = all(m in POINT_METRICS for m in metrics)
+    if spans:
+        span = spans[0]
+        if span.point and span.unit == "day" and not only_points and not all(m in RETENTION for m in metrics):
+            return span, []  # an explicit date: that day's movements
+        if span.point and not only_points:
+            if all(m in RETENTION for m in metrics):
+                return trailing(12, "month", span.end), [f"NRR-style rates need a period: used the trailing 12 months to {span.end}"]
+            return (_month_containing(span.end, ctx),
+                    [f"{', '.join(metrics)} needs a period: used the month to {span.end.isoformat()}"])
+        return span, []
+    if only_points:
+        return TimeSpan(as_of, as_of, as_of.isoformat(), point=True, unit="day"), []
+    if all(m in RETENTION for m in metrics):
+        span = trailing(12, "month", as_of)
+        return span, [f"no period given: used {describe(span)}"]
+    span = _default_flow_span(ctx)
+    return span, [f"no period given: used {describe(span)}"]
+
+
+def _month_containing(day: date, ctx: Context) -> TimeSpan:
+    start = day.replace(day=1)
+    return TimeSpan(start, day, unit_label(start, day, "month") if day == month_end(day) else f"{start.isoformat()} to {day.isoformat()}",
+                    unit="month")
+
+
+def _as_range(span: TimeSpan, ctx: Context) -> TimeSpan:
+    """A summary of a single day means the month up to it."""
+    return _month_containing(span.end, ctx) if span.point else span
+
+
+def _frame_span(frame: Frame | None, ctx: Context) -> TimeSpan | None:
+    if not frame or "start" not in frame.args:
+        return None
+    start, end = date.fromisoformat(str(frame.args["start"])), date.fromisoformat(str(frame.args["end"]))
+    unit = _unit_of(start, end)
+    return TimeSpan(start, end, unit_label(start, end, unit), point=start == end, unit=unit)
+
+
+def _unit_of(start: date, end: date) -> str | None:
+    if start == end:
+        return "day"
+    if start.day == 1 and end == month_end(start):
+        return "month"
+    if start.day == 1 and start.month % 3 == 1 and end == month_end(date(start.year, start.month + 2, 1)):
+        return "quarter"
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return "year"
+    if start.day == 1 and start.month in (1, 7) and end == month_end(date(start.year, start.month + 5, 1)):
+        return "half"
+    return None
+
+
+# ---- breakdowns, filters, grain, ranking -------------------------------------------------------
+def _group_by(text: str, words: list[str], vocab: Vocabulary, metric_matches: list[Match]) -> tuple[list[str], tuple | None]:
+    dims: list[str] = []
+    rank = None
+    for m in vocab.dimensions(words):
+        before = " ".join(words[max(0, m.start - 4):m.start])
+        if m.key == "name":
+            continue  # customers are listed by the customers tool
+        if re.search(r"\b(by|per|across|each|every|split|broken down|break(ing)? (it |that |this )?down|segmented|grouped|group|"
+                     r"breakdown|within|for all|for the different|between)( the| our| their| all)?$", before):
+            dims.append(m.key)
+        elif re.search(r"\bwhich( is| are| was| were)?( the| our)?( \w+)?$", before) or \
+                re.search(r"\bwhat$", before) or \
+                (re.search(r"\bwhat( is| are| was| were)?( the| our)?( \w+)?$", before) and re.search(rf"\b({MORE[1:-1]}|{LESS[1:-1]})\b", text)) or \
+                re.search(r"\b(top|bottom)( \w+)?$", before) or re.search(rf"\b({MORE[1:-1]}|{LESS[1:-1]})$", before):
+            dims.append(m.key)
+            descending = not re.search(rf"\b{LESS}\b", text) or (re.search(r"\bworst\b", text) and _bad_metric(metric_matches))
+            limit = _top_n(text)
+            rank = (bool(descending), limit)
+    if rank is None and dims and re.search(rf"\b(rank|ranked|ranking|sort|sorted)\b|\b{MORE}\b|\b{LESS}\b", text) and \
+            re.search(r"\b(which|what|top|bottom|rank)\b", text):
+        descending = not re.search(rf"\b{LESS}\b", text)
+        rank = (bool(descending), _top_n(text))
+    return list(dict.fromkeys(dims)), rank
+
+
+def _bad_metric(matches: list[Match]) -> bool:
+    return any(m.key in BAD_WHEN_HIGH or m.key == "?churn" for m in matches)
+
+
+def _top_n(text: str) -> int | None:
+    m = re.search(r"\b(top|bottom|best|worst|largest|biggest|smallest)\s+(\d+|" + "|".join(NUMBER_WORDS) + r")\b", text)
+    if m:
+        return int(m.group(2)) if m.group(2).isdigit() else NUMBER_WORDS[m.group(2)]
+    return None
+
+
+NEGATION = re.compile(
+    r"\b(excluding|exclude|excludes|excl|except|without|not|non|other than|outside( of)?|apart from|besides|ex|"
+    r"leaving out|leave out|minus|ignoring|ignore|but not)( \w+){0,2}$")
+
+
+def _filters(words: list[str], original: str, vocab: Vocabulary) -> tuple[list[dict], tuple | None, set[int]]:
+    """Filters named in the question, a comparison of two values of one dimension ("Enterprise
+    vs SMB"), and the word positions the values took."""
+    text = " ".join(words)
+    chosen: dict[tuple[str, str], list[str]] = {}
+    used: set[int] = set()
+    dims_named = {m.key: m for m in vocab.dimensions(words)}
+    matches = best_values(vocab.values(words, original))
+    kept = []
+    for m in matches:
+        dim, value = m.key.split("=", 1)
+        if m.weak:
+            # A common word ("paid") is a value only next to its dimension ("the paid channel").
+            named = dims_named.get(dim)
+            if not named or not (0 <= named.start - m.end <= 1 or 0 <= m.start - named.end <= 2):
+                continue
+        kept.append(m)
+        used |= set(range(m.start, m.end))
+        before = " ".join(words[max(0, m.start - 4):m.start])
+        chosen.setdefault((dim, "ne" if NEGATION.search(before) else "eq"), []).append(value)
+    versus = None
+    for a, b in zip(kept, kept[1:]):
+        between = " ".join(words[a.end:b.start])
+        if a.key.split("=")[0] == b.key.split("=")[0] and re.fullmatch(r"(customers |accounts )?(vs|versus|compared (to|with)|against|or)", between):
+            dim = a.key.split("=")[0]
+            versus = (dim, [a.key.split("=", 1)[1], b.key.split("=", 1)[1]])
+            chosen.pop((dim, "eq"), None)
+    for first, plans in vocab.plan_families.items():
+        m = re.search(rf"\b{re.escape(first)} (plan|plans|tier|customers on)\b|\b(plan|tier) {re.escape(first)}\b|\bon (the )?{re.escape(first)}\b", text)
+        if m and not any(d == "plan" for d, _ in chosen):
+            chosen[("plan", "eq")] = plans
+            position = len(text[:m.start()].split())
+            used |= set(range(position, position + len(m.group(0).split())))
+    filters = []
+    for (dim, op), values in chosen.items():
+        values = list(dict.fromkeys(values))
+        if len(values) > 1:
+            op = "in" if op == "eq" else "not_in"
+        filters.append({"dimension": dim, "op": op, "values": values})
+    return filters, versus, used
+
+
+def best_values(matches: list[Match]) -> list[Match]:
+    """Non-overlapping value mentions, longest and most exact first."""
+    chosen: list[Match] = []
+    for m in sorted(matches, key=lambda m: (-(m.end - m.start), -m.score, m.start)):
+        if all(m.end <= c.start or m.start >= c.end for c in chosen):
+            chosen.append(m)
+    return sorted(chosen, key=lambda m: m.start)
+
+
+def _grain(text: str) -> str | None:
+    m = re.search(r"\b(by|per|each|every|for each|for every)\s+(day|week|month|quarter|year)\b", text)
+    if m:
+        return GRAIN_WORDS[m.group(2)]
+    m = re.search(r"\b(daily|weekly|monthly|quarterly|yearly|annually)\b(?!\s+(recurring|plan|billing|price|subscription|churn|revenue))", text)
+    if m and not re.search(r"\bmonthly (customer )?churn\b", text):
+        return GRAIN_WORDS[m.group(1)]
+    if re.search(r"\b(month over month|month by month|mom)\b", text):
+        return "month"
+    if re.search(r"\b(over time|trend|trends|trending|history|historical|time series|evolution|evolve)\b", text):
+        return "auto"
+    return None
+
+
+def _fit_grain(reading: Reading, text: str) -> None:
+    """A grain is kept only when the period spans more than one of its units."""
+    span = reading.span
+    if reading.grain == "auto":
+        days = (span.end - span.start).days
+        reading.grain = "week" if days <= 62 else "month" if days <= 800 else "quarter"
+    if reading.grain and span:
+        from semantic_layer.periods import split
+        if len(split(span.start, span.end, reading.grain)) <= 1:
+            reading.grain = None
+
+
+# ---- other intents -------------------------------------------------------------------------
+def _customers(text, ctx, frame, metrics, spans, filters) -> Reading:
+    movement = None
+    for pattern, kind in CUSTOMER_MOVEMENTS:
+        if re.search(pattern, text):
+            movement = kind
+            break
+    by_metric = re.search(r"\bby (\w+ ){0,2}(mrr|arr|revenue|size|spend)\b|\b(biggest|largest|top|smallest)\b", text) and not movement
+    if metrics and not movement:
+        movement = MOVEMENT_OF.get(metrics[0])
+    if movement is None and frame:
+        previous = frame.args.get("metrics", [frame.args.get("metric")])[0] if frame.tool != "list_customers" else None
+        movement = frame.args.get("movement") or MOVEMENT_OF.get(previous or "", None)
+    if by_metric or movement is None:
+        movement = "mrr"
+    span = spans[0] if spans else (_frame_span(frame, ctx) if frame else None)
+    if span is None:
+        span = TimeSpan(ctx.as_of, ctx.as_of, ctx.as_of.isoformat(), point=True) if movement == "mrr" else _default_flow_span(ctx)
+    if movement != "mrr":
+        span = _as_range(span, ctx)
+    if not filters and frame and frame.args.get("filters"):
+        filters = [dict(f) for f in frame.args["filters"]]
+    limit = _top_n(text) or (10 if movement == "mrr" else 20)
+    descending = not re.search(rf"\b{LESS}\b", text)
+    return Reading("customers", movement=movement, span=span, filters=filters, limit=limit, rank=(descending, limit))
+
+
+def _calculator(text: str) -> Reading | None:
+    if not re.search(r"\b(if|would|suppose|supposing|assum\w+|hypothetical\w*|calculate|with an? )\b", text):
+        return None
+    numbers = [float(n.replace(",", "")) for n in re.findall(r"\$?\b(\d[\d,]*(?:\.\d+)?)\b", text)]
+    if (re.search(r"\b(ltv|lifetime value)\b", text) or re.search(r"\b(arpa|arpu)\b", text) and re.search(r"\bchurn", text)) \
+            and len(numbers) >= 2:
+        arpa = re.search(r"\b(arpa|arpu|arpc|average revenue per \w+)\b\D{0,20}?\$?(\d[\d,]*(?:\.\d+)?)|\$?(\d[\d,]*(?:\.\d+)?)\s*(usd|dollars)?\s*(arpa|arpu)", text)
+        churn = re.search(r"(\d+(?:\.\d+)?)\s*(%|percent)\s*(monthly\s+)?(customer\s+|logo\s+)?churn|churn\D{0,25}?(\d+(?:\.\d+)?)\s*(%|percent)", text)
+        margin = re.search(r"(\d+(?:\.\d+)?)\s*(%|percent)\s*(gross\s+)?margin|margin\D{0,15}?(\d+(?:\.\d+)?)\s*(%|percent)?", text)
+        if arpa and churn:
+            args = {"arpa": float((arpa.group(2) or arpa.group(3)).replace(",", "")),
+                    "monthly_churn_rate": float(churn.group(1) or churn.group(5))}
+            if margin:
+                value = float(margin.group(1) or margin.group(4))
+                args["gross_margin"] = value / 100 if value > 1 else value
+            return Reading("calculate_ltv", calc=args)
+    if re.search(r"\b(mrr|arr|revenue)\b", text) and re.search(r"\b(customers?|accounts?|seats?|users?)\b", text) and len(numbers) >= 2:
+        count = re.search(r"(\d[\d,]*)\s+(new\s+)?(customers?|accounts?)", text)
+        price = re.search(r"(?:\$|at\s+|paying\s+|for\s+)(\d[\d,]*(?:\.\d+)?)", text)
+        if count and price:
+            interval = "year" if re.search(r"\b(a|per|/) ?year|annual|yearly\b", text) else \
+                "quarter" if re.search(r"\b(a|per) quarter|quarterly\b", text) else "month"
+            seats = re.search(r"(\d+)\s+(seats?|users?|licenses?)", text)
+            args = {"price": float(price.group(1).replace(",", "")), "customers": int(count.group(1).replace(",", "")),
+                    "interval": interval, "report": "arr" if re.search(r"\barr\b|annual recurring", text) else "mrr"}
+            if seats:
+                args["quantity"] = float(seats.group(1))
+            return Reading("calculate_mrr", calc=args)
+    return None
+
+
+def _clarify(ambiguous: str, ctx: Context, spans: list[TimeSpan]) -> Reading:
+    options = AMBIGUOUS[ambiguous]
+    span = spans[0] if spans else None
+    when = f" {_span_phrase(span)}" if span else ""
+    labels = [ctx.catalog.get(m).label for m in options]
+    word = ambiguous.strip("?")
+    question = f"Which {word} do you mean{when}?"
+    return Reading("clarify", clarification=(question, [f"{label}{when}" for label in labels]))
+
+
+def _span_phrase(span: TimeSpan) -> str:
+    if span.unit in ("month", "quarter", "year", "half") and "to date" not in span.label:
+        return f"in {span.label}"
+    if span.point:
+        return f"on {span.start.isoformat()}"
+    return f"from {span.start.isoformat()} to {span.end.isoformat()}"
+
+
+# ---- follow-ups ----------------------------------------------------------------------------
+FOLLOW_UP_START = re.compile(
+    r"^(and|what about|how about|same|now|ok|okay|also|then|but|break|split|show|only|just|compare|vs|versus|"
+    r"for|in|by|per|which|who|why|what drove|drill|zoom|excluding|without|except|the (quarter|month|year|week|period)|"
+    r"previous|prior|last|monthly|quarterly|weekly|over time|as a)\b"
+)
+
+
+def _is_follow_up(text: str, metrics: list[str], ambiguous: str | None) -> bool:
+    if re.search(r"\b(that|it|this|those|these|same|them|the previous one)\b", text) and not metrics:
+        return True
+    if FOLLOW_UP_START.search(text) and (not metrics or len(text.split()) <= 5):
+        return True
+    return not metrics and not ambiguous
+
+
+def _follow_up(text, ctx, frame, metrics, spans, filters, group_by, grain, compare) -> Reading | None:
+    args = frame.args
+    if frame.tool == "describe_metric":
+        if not metrics and not spans:
+            return None
+        metrics = metrics or [args["metric"]]
+        frame_metrics = metrics
+    else:
+        frame_metrics = list(args.get("metrics") or [])
+    if frame.tool == "mrr_bridge" and not metrics:
+        span = spans[0] if spans else _shifted(text, _frame_span(frame, ctx)) or _frame_span(frame, ctx)
+        return Reading("bridge", span=_as_range(span, ctx), filters=filters or [dict(f) for f in args.get("filters", [])])
+    if frame.tool == "list_customers" and not metrics:
+        movement = args["movement"]
+        frame_metrics = [next((m for m, mv in MOVEMENT_OF.items() if mv == movement and not m.endswith("customers")), "mrr")]
+    if not frame_metrics and not metrics:
+        return None
+    reading = Reading("metrics", metrics=metrics or frame_metrics)
+    base = _frame_span(frame, ctx)
+    if spans:
+        reading.span = spans[0]
+        if len(spans) > 1:
+            reading.compare = spans[1]
+    else:
+        reading.span = _shifted(text, base) or base
+    if reading.span is None:
+        reading.span, reading.notes = _main_span(reading.metrics, [], ctx)
+    elif reading.span.point and not all(m in POINT_METRICS for m in reading.metrics):
+        reading.span, reading.notes = _main_span(reading.metrics, [reading.span], ctx)
+    keep_filters = [dict(f) for f in args.get("filters", []) if f["dimension"] not in {g["dimension"] for g in filters}]
+    if re.search(r"\b(all|every|overall|total|whole|entire|everyone|everything)\b", text) and not filters:
+        keep_filters = []
+    reading.filters = keep_filters + filters
+    reading.group_by = group_by or ([] if re.search(r"\b(overall|total|in total|altogether)\b", text) else list(args.get("group_by", [])))
+    reading.grain = grain or (None if spans else args.get("grain"))
+    reading.compare = compare or reading.compare
+    if reading.compare is None and re.search(r"\b(compare|compared|comparison|vs|versus|change)\b", text):
+        reading.compare = "previous_year" if re.search(r"\byear\b", text) else "previous_period"
+    if args.get("order_by") and reading.group_by:
+        reading.rank = (args.get("descending", True), args.get("limit"))
+    _fit_grain(reading, text)
+    return reading
+
+
+def _shifted(text: str, base: TimeSpan | None) -> TimeSpan | None:
+    """'the quarter before', 'the previous one', 'a year earlier' relative to the previous period."""
+    if base is None:
+        return None
+    if re.search(r"\b(year (before|earlier|ago|prior)|same (period|quarter|month) (last|a) year|previous year|prior year|a year ago)\b", text):
+        return shift(base, "previous_year")
+    if re.search(r"\b(before|previous|prior|preceding|earlier)\b", text):
+        return shift(base, "previous_period")
+    if re.search(r"\b(after|next|following|later)\b", text):
+        moved = shift(base, "previous_period")
+        length = base.start - moved.start
+        start, end = base.start + length, base.end + length
+        return TimeSpan(start, end, unit_label(start, end, base.unit), point=base.point, unit=base.unit)
+    return None

@@ -1,0 +1,76 @@
+"""Rulebook §5 time words, resolved against an explicit as-of date."""
+
+from datetime import date
+
+import pytest
+
+from assistant.timewords import find_periods, shift
+
+AS_OF = date(2026, 6, 30)
+MID_MONTH = date(2026, 5, 14)
+
+
+@pytest.mark.parametrize("text, as_of, start, end", [
+    ("last month", AS_OF, "2026-05-01", "2026-05-31"),
+    ("last month", MID_MONTH, "2026-04-01", "2026-04-30"),
+    ("this month", MID_MONTH, "2026-05-01", "2026-05-14"),
+    ("month to date", MID_MONTH, "2026-05-01", "2026-05-14"),
+    ("last quarter", AS_OF, "2026-01-01", "2026-03-31"),
+    ("last quarter", MID_MONTH, "2026-01-01", "2026-03-31"),
+    ("this quarter", MID_MONTH, "2026-04-01", "2026-05-14"),
+    ("last year", AS_OF, "2025-01-01", "2025-12-31"),
+    ("year to date", MID_MONTH, "2026-01-01", "2026-05-14"),
+    ("YTD", AS_OF, "2026-01-01", "2026-06-30"),
+    ("last 30 days", AS_OF, "2026-06-01", "2026-06-30"),
+    ("in March", AS_OF, "2026-03-01", "2026-03-31"),
+    ("in September", AS_OF, "2025-09-01", "2025-09-30"),
+    ("in May", MID_MONTH, "2026-05-01", "2026-05-14"),
+    ("March 2025", AS_OF, "2025-03-01", "2025-03-31"),
+    ("trailing 12 months", AS_OF, "2025-07-01", "2026-06-30"),
+    ("TTM", MID_MONTH, "2025-06-01", "2026-05-14"),
+    ("last twelve months", AS_OF, "2025-07-01", "2026-06-30"),
+    ("Q1", AS_OF, "2026-01-01", "2026-03-31"),
+    ("Q3", AS_OF, "2025-07-01", "2025-09-30"),
+    ("Q4 2025", AS_OF, "2025-10-01", "2025-12-31"),
+    ("Q4 '25", AS_OF, "2025-10-01", "2025-12-31"),
+    ("the first quarter of 2025", AS_OF, "2025-01-01", "2025-03-31"),
+    ("H1", AS_OF, "2026-01-01", "2026-06-30"),
+    ("H2 2025", AS_OF, "2025-07-01", "2025-12-31"),
+    ("the second half of 2025", AS_OF, "2025-07-01", "2025-12-31"),
+    ("between January and March", AS_OF, "2026-01-01", "2026-03-31"),
+    ("between November and February", AS_OF, "2025-11-01", "2026-02-28"),
+    ("from Feb to April 2026", AS_OF, "2026-02-01", "2026-04-30"),
+    ("Mar-May 2025", AS_OF, "2025-03-01", "2025-05-31"),
+    ("on December 31, 2024", AS_OF, "2024-12-31", "2024-12-31"),
+    ("on 31 Dec 2024", AS_OF, "2024-12-31", "2024-12-31"),
+    ("as of 2025-06-30", AS_OF, "2025-06-30", "2025-06-30"),
+    ("at the end of March 2026", AS_OF, "2026-03-31", "2026-03-31"),
+    ("at the end of last quarter", AS_OF, "2026-03-31", "2026-03-31"),
+    ("at end of 2025", AS_OF, "2025-12-31", "2025-12-31"),
+    ("right now", AS_OF, "2026-06-30", "2026-06-30"),
+    ("since January", AS_OF, "2026-01-01", "2026-06-30"),
+    ("in 2025", AS_OF, "2025-01-01", "2025-12-31"),
+    ("the quarter before last", AS_OF, "2025-10-01", "2025-12-31"),
+    ("last week", date(2026, 6, 17), "2026-06-08", "2026-06-14"),
+    ("the last 3 months", AS_OF, "2026-04-01", "2026-06-30"),
+])
+def test_time_words(text, as_of, start, end):
+    spans = find_periods(text, as_of)
+    assert len(spans) == 1, spans
+    assert (spans[0].start.isoformat(), spans[0].end.isoformat()) == (start, end)
+
+
+def test_two_periods_in_order():
+    spans = find_periods("expansion in Q3 2025 compared with Q4 2025", AS_OF)
+    assert [(s.start.isoformat(), s.end.isoformat()) for s in spans] == [("2025-07-01", "2025-09-30"), ("2025-10-01", "2025-12-31")]
+
+
+@pytest.mark.parametrize("text", ["marketing spend", "what may happen", "the mar file", "dec values"])
+def test_words_that_are_not_times(text):
+    assert find_periods(text, AS_OF) == []
+
+
+def test_shift():
+    q1 = find_periods("Q1 2026", AS_OF)[0]
+    assert (shift(q1, "previous_period").start, shift(q1, "previous_period").end) == (date(2025, 10, 1), date(2025, 12, 31))
+    assert (shift(q1, "previous_year").start, shift(q1, "previous_year").end) == (date(2025, 1, 1), date(2025, 3, 31))
