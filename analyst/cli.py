@@ -50,7 +50,12 @@ def main():
               help="A return after a longer gap counts as new (default: any gap is a reactivation).")
 @click.option("--reporting-currency", default=None, help="Currency of all amounts (fx_rates are per unit of it).")
 def import_cmd(paths, db, churn_recognition, reactivation_window_days, reporting_currency):
-    """Import a data set (customers, subscriptions, fx_rates as CSV or Parquet), replacing the stored one."""
+    """Import a data set, replacing the stored one.
+
+    PATHS: a folder (or files) of canonical customers / subscriptions / fx_rates CSV or Parquet,
+    Stripe API exports (JSON or JSON Lines of invoices, subscriptions, customers), or a Stripe
+    Dashboard subscriptions CSV; add an fx_rates.csv for other currencies.
+    """
     db = _db(db)
     settings = _current_settings(db)
     changes = {k: v for k, v in {
@@ -67,6 +72,8 @@ def import_cmd(paths, db, churn_recognition, reactivation_window_days, reporting
         f"Imported {result.customers:,} customers and {result.subscription_rows:,} subscription rows "
         f"({result.first_date} .. {result.last_date}; currencies {', '.join(result.currencies)}) into {db}."
     )
+    for note in result.notes:
+        click.echo(f"Note: {note}")
 
 
 def _current_settings(db: Path) -> Settings:
@@ -184,6 +191,79 @@ def query_cmd(metrics, start, end, grain, group_by, where, order_by, limit, gros
     if show_sql or dialect:
         click.echo("")
         click.echo(result.compiled.text(dialect or "duckdb"))
+
+
+def _analyst(db, as_of, model, base_url=None, model_name=None):
+    from assistant.agent import Analyst, Backend
+    from assistant import llm
+
+    kind = model or ("openai" if llm.configured() else "offline")
+    try:
+        engine = Engine.open(_db(db))
+        return Analyst(engine, as_of=as_of, backend=Backend(kind, base_url, model_name))
+    except QueryError as exc:
+        raise click.ClickException(str(exc))
+
+
+def _print_answer(answer, show_sql: bool) -> None:
+    from assistant.render import computation_text
+
+    click.echo(answer.answer)
+    for computation in answer.computations:
+        block = computation_text(computation, show_sql)
+        if block:
+            click.echo("")
+            click.echo(block)
+
+
+ask_options = [
+    db_option,
+    click.option("--as-of", "as_of", callback=_date, default=None, help="Resolve 'last month' etc. against this date (default: the data's last day)."),
+    click.option("--model", type=click.Choice(["offline", "openai"]), default=None,
+                 help="Backend (default: openai when OPENAI_API_KEY or OPENAI_BASE_URL is set, else offline)."),
+]
+
+
+def _with(options):
+    def apply(fn):
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return apply
+
+
+@main.command("ask")
+@click.argument("question")
+@_with(ask_options)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option("--sql", "show_sql", is_flag=True, help="Show the full SQL of every computation.")
+def ask_cmd(question, db, as_of, model, as_json, show_sql):
+    """Ask a question in plain English."""
+    analyst = _analyst(db, as_of, model)
+    answer = analyst.ask(question)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), indent=2, default=str))
+    else:
+        _print_answer(answer, show_sql)
+
+
+@main.command("chat")
+@_with(ask_options)
+@click.option("--sql", "show_sql", is_flag=True, help="Show the full SQL of every computation.")
+def chat_cmd(db, as_of, model, show_sql):
+    """A conversation in the terminal; follow-up questions use the context (empty line or Ctrl-D ends)."""
+    analyst = _analyst(db, as_of, model)
+    thread = analyst.new_thread()
+    click.echo(f"Ask about your revenue (as of {analyst.as_of}); an empty line ends.")
+    while True:
+        try:
+            question = input("> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        _print_answer(analyst.ask(question, thread), show_sql)
+        click.echo("")
 
 
 @main.command("info")

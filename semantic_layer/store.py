@@ -6,7 +6,7 @@ one transaction: a rejected or failed import leaves the file exactly as it was.
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -15,8 +15,9 @@ import duckdb
 from .canonical import TABLES
 from .errors import ImportRejected, QueryError
 from .ledger import build_ledger
-from .reader import RawTable, find_files, read_file
+from .reader import RawTable
 from .settings import Settings
+from .sources import load_paths
 from .validate import Validator
 
 DEFAULT_DB = "analyst.duckdb"
@@ -35,6 +36,7 @@ class ImportSummary:
     last_date: date | None
     currencies: list[str]
     sources: list[str]
+    notes: list[str] = field(default_factory=list)  # what the user should know about this import
 
 
 def connect(path: Path | str, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -51,9 +53,12 @@ def connect(path: Path | str, read_only: bool = True) -> duckdb.DuckDBPyConnecti
 
 
 def import_paths(db_path: Path | str, paths: list[Path], settings: Settings | None = None) -> ImportSummary:
-    files = find_files([Path(p) for p in paths])
-    raws = [read_file(kind, path) for kind, path in files.items()]
-    return import_tables(db_path, raws, settings, sources=[str(p) for p in files.values()])
+    """Import canonical tables, Stripe API exports or a Stripe Dashboard CSV (the format is
+    detected from the files, sources.py); the summary's notes say what the user should know."""
+    loaded = load_paths([Path(p) for p in paths])
+    result = import_tables(db_path, loaded.raws, settings, sources=loaded.sources)
+    result.notes = loaded.notes
+    return result
 
 
 def import_tables(

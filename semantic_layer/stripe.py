@@ -1,0 +1,878 @@
+"""Stripe API exports -> the canonical tables of rulebook §1 (customers, subscription item periods).
+
+Invoice lines are the history. Every subscription line with a service period says which price,
+quantity and discount one subscription item had from that period's start; a proration line
+says the item changed on its period start, and the change is valued at the full-period rate of
+the new price and quantity, never at the partial amount charged. The subscription object says
+how the item ends (status, ended_at, cancel_at, cancel_at_period_end, canceled_at). Each item's
+observations become canonical rows, one per period with a fixed price, plan, quantity and
+discount, whose `_loc` names the Stripe object they came from ("invoice in_1, line il_2").
+
+Not MRR (rulebook §2), so not imported: tax (a tax-inclusive price is reduced by its tax),
+one-off invoice items, metered (usage) prices, credit notes and refunds.
+
+Both invoice line shapes are read: the older one (`price` / `plan`, `proration`,
+`subscription_item`, `tax_amounts` on the line; API versions up to 2025-02-24.acacia) and the
+current one (`parent.subscription_item_details`, `pricing.price_details`, `taxes`; API versions
+from 2025-03-31.basil).
+"""
+
+import calendar
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from pathlib import Path
+
+from .errors import ImportProblem, ImportRejected
+from .raw_tables import customer_table, subscription_table
+from .reader import RawTable
+from .stripe_read import Found, StripeObjects, read_objects
+
+# ISO 4217 codes Stripe counts in whole units or in thousandths (docs.stripe.com/currencies).
+# ISK, HUF and TWD stay two-decimal in the API even where they are charged in whole units.
+ZERO_DECIMAL = frozenset(
+    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()
+)
+THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
+_Q = Decimal("1e-12")
+_ZERO = Decimal(0)
+_SKIPPED_INVOICE_STATUSES = ("draft", "void")
+_NEVER_CONTRIBUTE = ("incomplete", "incomplete_expired")
+
+
+def minor_unit(currency: str) -> Decimal:
+    """Value of one API amount unit in major units: 0.01 USD, 1 JPY, 0.001 KWD."""
+    code = currency.upper()
+    if code in ZERO_DECIMAL:
+        return Decimal(1)
+    if code in THREE_DECIMAL:
+        return Decimal("0.001")
+    return Decimal("0.01")
+
+
+def id_of(value) -> str | None:
+    """Stripe fields hold an id or, when expanded, the object."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def day(ts: int) -> date:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).date()
+
+
+def _dec(value) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def _num(value: Decimal) -> str:
+    if value.as_tuple().exponent < -12:
+        value = value.quantize(_Q)
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class Unmappable(Exception):
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# ---- prices, discounts ------------------------------------------------------------------
+
+
+@dataclass
+class Price:
+    id: str
+    nickname: str | None
+    lookup_key: str | None
+    product: str | None
+    currency: str | None
+    unit_amount: Decimal | None  # minor units
+    billing_scheme: str
+    tiers: list | None
+    tiers_mode: str | None
+    transform: dict | None
+    one_time: bool
+    interval: str | None
+    interval_count: int
+    usage_type: str
+    tax_behavior: str | None
+    currency_options: dict
+
+    @classmethod
+    def of(cls, obj: dict) -> "Price":
+        if obj.get("object") == "plan":  # the pre-2020 Plan object, still on older lines and items
+            return cls(
+                id=obj.get("id") or "", nickname=obj.get("nickname"), lookup_key=None,
+                product=id_of(obj.get("product")), currency=obj.get("currency"),
+                unit_amount=_dec(obj.get("amount_decimal") if obj.get("amount_decimal") is not None else obj.get("amount")),
+                billing_scheme=obj.get("billing_scheme") or "per_unit", tiers=obj.get("tiers"),
+                tiers_mode=obj.get("tiers_mode"), transform=obj.get("transform_usage"), one_time=False,
+                interval=obj.get("interval"), interval_count=_int(obj.get("interval_count")) or 1,
+                usage_type=obj.get("usage_type") or "licensed", tax_behavior=None, currency_options={},
+            )
+        recurring = obj.get("recurring") or {}
+        unit = obj.get("unit_amount_decimal")
+        return cls(
+            id=obj.get("id") or "", nickname=obj.get("nickname"), lookup_key=obj.get("lookup_key"),
+            product=id_of(obj.get("product")), currency=obj.get("currency"),
+            unit_amount=_dec(unit if unit is not None else obj.get("unit_amount")),
+            billing_scheme=obj.get("billing_scheme") or "per_unit", tiers=obj.get("tiers"),
+            tiers_mode=obj.get("tiers_mode"), transform=obj.get("transform_quantity"),
+            one_time=obj.get("type") == "one_time" or not recurring,
+            interval=recurring.get("interval"), interval_count=_int(recurring.get("interval_count")) or 1,
+            usage_type=recurring.get("usage_type") or "licensed", tax_behavior=obj.get("tax_behavior"),
+            currency_options=obj.get("currency_options") or {},
+        )
+
+    @property
+    def plan_name(self) -> str:
+        return self.nickname or self.lookup_key or self.id
+
+
+@dataclass(frozen=True)
+class Discount:
+    percent: Decimal  # combined percent off
+    amount: Decimal   # amount off per billing interval, major units
+    until: int | None = None  # timestamp when a once / repeating coupon stops applying
+
+
+NO_DISCOUNT = Discount(_ZERO, _ZERO)
+
+
+@dataclass(frozen=True)
+class State:
+    """What one subscription item is billed during one canonical row."""
+
+    price_id: str
+    plan: str
+    product: str
+    unit_amount: Decimal  # major units, tax excluded
+    quantity: Decimal
+    currency: str
+    interval: str
+    interval_count: int
+    discount_percent: Decimal = _ZERO
+    discount_amount: Decimal = _ZERO
+    is_trial: bool = False
+
+    def without_discount(self) -> "State":
+        return replace(self, discount_percent=_ZERO, discount_amount=_ZERO)
+
+
+@dataclass
+class Obs:
+    """One observation of a subscription item: from `ts` on it is billed as `state`
+    (None: the item was removed)."""
+
+    ts: int
+    rank: int  # 0 regular line, 1 proration, 2 removal: the order of observations at the same instant
+    seq: int
+    state: State | None
+    period_end: int
+    loc: str
+    file: str
+    kind: str  # regular | proration | removal | subscription
+    discount_until: int | None = None
+
+
+@dataclass
+class LineInfo:
+    loc: str
+    file: str
+    invoice_status: str
+    subscription: str
+    item: str | None
+    price: Price | None
+    start: int
+    end: int
+    amount: int
+    quantity: Decimal
+    currency: str
+    proration: bool
+    credit: bool
+    state: State | None = None
+    discount: Discount = NO_DISCOUNT
+    seq: int = 0
+
+
+@dataclass
+class Conversion:
+    customers: RawTable
+    subscriptions: RawTable
+    notes: list[str]
+    sources: list[str]
+
+
+# ---- the converter ----------------------------------------------------------------------
+
+
+class StripeConverter:
+    def __init__(self, objects: StripeObjects):
+        self.o = objects
+        self.problems: list[ImportProblem] = list(objects.problems)
+        self.counts: dict[str, int] = {}
+        self.notes: list[str] = []
+        self.prices: dict[str, Price] = {}
+        self.products: dict[str, dict] = {}
+        self.coupons: dict[str, dict] = {}
+        self.discounts: dict[str, dict] = {}
+        self.customer_snapshots: dict[str, dict] = {}
+        self.rows: list[dict] = []
+        self.customer_refs: dict[str, Found] = {}
+        self._seq = 0
+
+    # ---- public
+    def run(self) -> tuple[list[dict], list[dict]]:
+        self._catalog()
+        lines = self._lines()
+        subscriptions = self.o.of("subscription")
+        for sub_id in sorted(set(lines) - set(subscriptions)):
+            first = lines[sub_id][0]
+            self.problems.append(ImportProblem(
+                first.file, first.loc, "subscription",
+                f"subscription {sub_id} is not among the exported subscriptions; list subscriptions "
+                f"with status=all so that canceled ones are included",
+            ))
+        for sub_id in sorted(subscriptions):
+            try:
+                self._subscription(subscriptions[sub_id], lines.get(sub_id, []))
+            except Unmappable as exc:
+                found = subscriptions[sub_id]
+                self.problems.append(ImportProblem(found.file, f"subscription {sub_id}", exc.field, exc.message))
+        customers = self._customers()
+        if self.problems:
+            raise ImportRejected(self.problems)
+        self._summarize()
+        return customers, self.rows
+
+    # ---- reference objects
+    def _catalog(self) -> None:
+        for found in self.o.of("product").values():
+            self.products[found.obj["id"]] = found.obj
+        for found in self.o.of("coupon").values():
+            self.coupons[found.obj["id"]] = found.obj
+        for kind in ("price", "plan"):
+            for found in self.o.of(kind).values():
+                self._add_price(found.obj)
+        for found in self.o.of("discount").values():
+            self._add_discount(found.obj)
+        for found in self.o.of("customer").values():
+            self._add_discount(found.obj.get("discount"))
+        for found in self.o.of("subscription").values():
+            sub = found.obj
+            self._add_discount(sub.get("discount"))
+            for d in sub.get("discounts") or []:
+                self._add_discount(d)
+            for item in (sub.get("items") or {}).get("data") or []:
+                for key in ("plan", "price"):  # price last: it wins over the plan twin
+                    self._add_price(item.get(key))
+                for d in item.get("discounts") or []:
+                    self._add_discount(d)
+        for found in self.o.of("invoice").values():
+            inv = found.obj
+            self._add_discount(inv.get("discount"))
+            for d in inv.get("discounts") or []:
+                self._add_discount(d)
+            for line in (inv.get("lines") or {}).get("data") or []:
+                for key in ("plan", "price"):
+                    self._add_price(line.get(key))
+                self._add_price(((line.get("pricing") or {}).get("price_details") or {}).get("price"))
+                for d in line.get("discounts") or []:
+                    self._add_discount(d)
+                for amount in line.get("discount_amounts") or []:
+                    self._add_discount(amount.get("discount"))
+
+    def _add_price(self, obj) -> None:
+        if isinstance(obj, dict) and obj.get("id") and obj.get("object") in ("price", "plan"):
+            if obj.get("object") == "plan" and obj["id"] in self.prices:
+                return
+            self.prices[obj["id"]] = Price.of(obj)
+            product = obj.get("product")
+            if isinstance(product, dict) and product.get("id"):
+                self.products.setdefault(product["id"], product)
+
+    def _add_discount(self, obj) -> None:
+        if isinstance(obj, dict) and obj.get("id"):
+            self.discounts[obj["id"]] = obj
+            coupon = obj.get("coupon") or (obj.get("source") or {}).get("coupon")
+            if isinstance(coupon, dict) and coupon.get("id"):
+                self.coupons.setdefault(coupon["id"], coupon)
+
+    def _coupon_of(self, discount_ref) -> tuple[dict | None, dict | None]:
+        discount = self.discounts.get(id_of(discount_ref) or "")
+        if discount is None:
+            return None, None
+        coupon = discount.get("coupon") or (discount.get("source") or {}).get("coupon")
+        if isinstance(coupon, str):
+            coupon = self.coupons.get(coupon)
+        return discount, coupon if isinstance(coupon, dict) else None
+
+    def _price(self, ref) -> Price | None:
+        if isinstance(ref, dict):
+            return Price.of(ref)
+        return self.prices.get(ref) if isinstance(ref, str) else None
+
+    def _product_name(self, price: Price) -> str:
+        product = self.products.get(price.product or "")
+        return (product or {}).get("name") or price.product or ""
+
+    # ---- invoice lines
+    def _lines(self) -> dict[str, list[LineInfo]]:
+        by_sub: dict[str, list[LineInfo]] = {}
+        for inv_id in sorted(self.o.of("invoice")):
+            found = self.o.of("invoice")[inv_id]
+            inv = found.obj
+            status = inv.get("status")
+            self._snapshot(inv)
+            if status in _SKIPPED_INVOICE_STATUSES or inv_id.startswith("upcoming"):
+                self._count(f"{status or 'preview'} invoice(s) skipped")
+                continue
+            lines = inv.get("lines")
+            if not isinstance(lines, dict) or not isinstance(lines.get("data"), list):
+                self.problems.append(ImportProblem(found.file, f"invoice {inv_id}", "lines", "an invoice without its lines"))
+                continue
+            if lines.get("has_more"):
+                self.problems.append(ImportProblem(
+                    found.file, f"invoice {inv_id}", "lines.has_more",
+                    f"only {len(lines['data'])} of the invoice's lines are in the export; fetch all lines "
+                    f"of invoices whose lines.has_more is true (see docs/stripe.md)",
+                ))
+                continue
+            parent = inv.get("parent") or {}
+            inv_sub = id_of(inv.get("subscription")) or id_of((parent.get("subscription_details") or {}).get("subscription"))
+            for line in lines["data"]:
+                try:
+                    info = self._line(found, line, inv_sub)
+                except Unmappable as exc:
+                    loc = f"invoice {inv_id}, line {line.get('id') or '?'}"
+                    self.problems.append(ImportProblem(found.file, loc, exc.field, exc.message))
+                    continue
+                if info is not None:
+                    self._seq += 1
+                    info.seq = self._seq
+                    by_sub.setdefault(info.subscription, []).append(info)
+        return by_sub
+
+    def _snapshot(self, inv: dict) -> None:
+        customer = id_of(inv.get("customer"))
+        if customer:
+            self.customer_snapshots[customer] = {
+                "name": inv.get("customer_name"),
+                "email": inv.get("customer_email"),
+                "country": (inv.get("customer_address") or {}).get("country"),
+            }
+
+    def _line(self, found: Found, line: dict, inv_sub: str | None) -> LineInfo | None:
+        inv = found.obj
+        loc = f"invoice {inv['id']}, line {line.get('id') or '?'}"
+        parent = line.get("parent")
+        if isinstance(parent, dict):  # 2025-03-31.basil and later
+            item_details = parent.get("subscription_item_details") or {}
+            details = item_details or parent.get("invoice_item_details") or {}
+            subscription = id_of(details.get("subscription"))
+            item = item_details.get("subscription_item")
+            proration = bool(details.get("proration"))
+            credited = (details.get("proration_details") or {}).get("credited_items")
+            pricing = line.get("pricing") or {}
+            price_ref = (pricing.get("price_details") or {}).get("price")
+            price_field = "pricing.price_details.price"
+            line_unit = _dec(pricing.get("unit_amount_decimal"))
+            taxes = [(t.get("amount") or 0, t.get("tax_behavior") == "inclusive") for t in line.get("taxes") or []]
+            if item_details and not subscription:
+                subscription = inv_sub
+        else:  # up to 2025-02-24.acacia
+            subscription = id_of(line.get("subscription"))
+            item = line.get("subscription_item")
+            proration = bool(line.get("proration"))
+            credited = (line.get("proration_details") or {}).get("credited_items")
+            price_ref = line.get("price") or line.get("plan")
+            price_field = "price" if line.get("price") else "plan"
+            line_unit = None
+            taxes = [(t.get("amount") or 0, bool(t.get("inclusive"))) for t in line.get("tax_amounts") or []]
+            if line.get("type") == "subscription" and not subscription:
+                subscription = inv_sub
+        if not (item or (proration and subscription)):
+            self._count("one-off invoice line(s) skipped (not MRR)")
+            return None
+        if not subscription:
+            raise Unmappable("subscription", "a subscription line that names no subscription")
+        amount = _int(line.get("amount"))
+        if amount is None:
+            raise Unmappable("amount", "a line without an integer amount")
+        credit = proration and (amount < 0 or bool(credited))
+        period = line.get("period")
+        if not isinstance(period, dict) or _int(period.get("start")) is None or _int(period.get("end")) is None:
+            raise Unmappable("period", "a subscription line without a service period (period.start, period.end)")
+        start, end = period["start"], period["end"]
+        price = self._price(price_ref)
+        if price is None and not credit:
+            if price_ref is None:
+                raise Unmappable(price_field, "a subscription line without a price")
+            raise Unmappable(
+                price_field,
+                f"price {id_of(price_ref)} is neither expanded on the line nor among the exported prices "
+                f"and subscription items; export prices too (see docs/stripe.md)",
+            )
+        if price is not None and not credit:
+            if price.one_time or not price.interval:
+                raise Unmappable(
+                    f"{price_field}.recurring",
+                    f"price {price.id} on a subscription line has no recurring interval",
+                )
+            if price.usage_type == "metered":
+                self._count("metered (usage) line(s) skipped (not MRR)")
+                return None
+        quantity = _dec(line.get("quantity"))
+        quantity = Decimal(1) if quantity is None else quantity
+        currency = (line.get("currency") or (price.currency if price else None) or "").upper()
+        info = LineInfo(
+            loc=loc, file=found.file, invoice_status=inv.get("status") or "", subscription=subscription,
+            item=item, price=price, start=start, end=end, amount=amount, quantity=quantity,
+            currency=currency, proration=proration, credit=credit,
+        )
+        if credit:
+            return info
+        unit_minor, quantity = self._unit_minor(price, currency, quantity, amount, proration, line_unit)
+        discounts = [d for d in line.get("discount_amounts") or [] if (_int(d.get("amount")) or 0) > 0]
+        gross = amount - sum(d["amount"] for d in discounts)
+        inclusive_tax = sum(a for a, inclusive in taxes if inclusive)
+        factor = Decimal(1)
+        if inclusive_tax and gross > 0:
+            factor = Decimal(gross - inclusive_tax) / Decimal(gross)
+            self._count("line(s) with tax-inclusive prices reduced by their tax")
+        unit = unit_minor * minor_unit(currency) * factor
+        if factor != 1:  # the tax share comes from cent-rounded tax amounts: keep whole minor units
+            unit = unit.quantize(minor_unit(currency))
+        info.state = State(
+            price_id=price.id, plan=price.plan_name, product=self._product_name(price),
+            unit_amount=unit, quantity=quantity, currency=currency,
+            interval=price.interval, interval_count=price.interval_count,
+        )
+        if not proration:
+            info.discount = self._discount(discounts, currency, factor, end)
+        return info
+
+    def _unit_minor(self, price: Price, currency: str, quantity: Decimal, amount: int, proration: bool,
+                    line_unit: Decimal | None) -> tuple[Decimal, Decimal]:
+        """Unit amount in minor units (tax not yet removed) and the quantity it applies to."""
+        unit, tiers, mode, scheme = price.unit_amount, price.tiers, price.tiers_mode, price.billing_scheme
+        if price.currency and currency and price.currency.upper() != currency:
+            option = price.currency_options.get(currency.lower())
+            if option:
+                unit = _dec(option.get("unit_amount_decimal") if option.get("unit_amount_decimal") is not None
+                            else option.get("unit_amount"))
+                tiers = option.get("tiers") or tiers
+            else:
+                unit, tiers = line_unit, None
+        if scheme == "tiered":
+            if tiers:
+                total = _tiered_total(tiers, mode, quantity)
+                return (total / quantity if quantity else _ZERO), quantity
+            if not proration and quantity:
+                return Decimal(amount) / quantity, quantity
+            raise Unmappable("price.tiers", f"tiered price {price.id} without its tiers; export prices with expand[]=data.tiers")
+        if unit is None:
+            unit = line_unit
+        if unit is None:
+            raise Unmappable("price.unit_amount", f"price {price.id} has no unit amount")
+        transform = price.transform
+        if transform and _int(transform.get("divide_by")):
+            packages = quantity / Decimal(transform["divide_by"])
+            rounding = ROUND_CEILING if transform.get("round") == "up" else ROUND_FLOOR
+            quantity = packages.to_integral_value(rounding=rounding)
+        return unit, quantity
+
+    def _discount(self, entries: list[dict], currency: str, factor: Decimal, period_end: int) -> Discount:
+        if not entries:
+            return NO_DISCOUNT
+        keep = Decimal(1)
+        amount = _ZERO
+        untils: list[int | None] = []
+        for entry in entries:
+            discount, coupon = self._coupon_of(entry.get("discount"))
+            percent = _dec((coupon or {}).get("percent_off"))
+            if percent is not None:
+                keep *= 1 - percent / 100
+            else:  # amount_off, or a coupon the export does not show: the amount on this line
+                off = Decimal(entry["amount"]) * minor_unit(currency) * factor
+                amount += off.quantize(minor_unit(currency)) if factor != 1 else off
+            duration = (coupon or {}).get("duration")
+            if duration == "once":
+                untils.append(period_end)
+            elif duration == "repeating":
+                end = _int((discount or {}).get("end"))
+                start, months = _int((discount or {}).get("start")), _int((coupon or {}).get("duration_in_months"))
+                if end is None and start is not None and months:
+                    end = _add_months(start, months)
+                untils.append(max(end, period_end) if end else None)
+            else:
+                untils.append(None)
+        until = untils[0] if len(set(untils)) == 1 else None
+        return Discount((1 - keep) * 100, amount, until)
+
+    # ---- subscriptions
+    def _subscription(self, found: Found, lines: list[LineInfo]) -> None:
+        sub = found.obj
+        sub_id = sub["id"]
+        status = sub.get("status")
+        customer = id_of(sub.get("customer"))
+        if not customer:
+            raise Unmappable("customer", "a subscription without a customer")
+        self._referenced(customer, found)
+        if status in _NEVER_CONTRIBUTE:
+            self._count(f"{status} subscription(s) skipped (never paid)")
+            return
+        items_list = sub.get("items") or {}
+        current_items = {i.get("id"): i for i in items_list.get("data") or [] if isinstance(i, dict)}
+        items_known = bool(current_items) and not items_list.get("has_more")
+        trial_end = _int(sub.get("trial_end"))
+        for info in lines:
+            if _looks_like_trial(info, trial_end):
+                info.state = replace(info.state, is_trial=True)
+                info.discount = NO_DISCOUNT
+        by_item = self._observations(sub_id, lines, current_items)
+        if items_known:
+            for item_id, item in sorted(current_items.items()):
+                if item_id not in by_item:
+                    obs = self._item_from_subscription(found, item_id, item)
+                    if obs:
+                        by_item[item_id] = obs
+                        self._count("subscription item(s) without invoice lines, taken as the subscription shows them today")
+        end, canceled_at = self._end(sub, lines)
+        converted = trial_end is None or any(
+            i.invoice_status == "paid" and i.state is not None and not i.state.is_trial and i.amount > 0
+            for i in lines
+        ) or (not lines and status not in ("trialing", "paused"))
+        for item_id, obs in sorted(by_item.items()):
+            tail = None
+            if items_known and item_id not in current_items:
+                live = [o for o in obs if o.state is not None]
+                tail = max(o.period_end for o in live) if live else None
+            for start, stop, state, source in self._segments(obs, tail, end):
+                if not state.is_trial and not converted:
+                    continue
+                self._row(customer, sub_id, item_id, start, stop, state, source, canceled_at)
+
+    def _referenced(self, customer: str, found: Found) -> None:
+        self.customer_refs.setdefault(customer, found)
+
+    def _observations(self, sub_id: str, lines: list[LineInfo], current_items: dict) -> dict[str, list[Obs]]:
+        by_item: dict[str, list[Obs]] = {}
+        by_price: dict[str, set[str]] = {}
+        for item_id, item in current_items.items():
+            price = self._price(item.get("price") or item.get("plan"))
+            if price:
+                by_price.setdefault(price.id, set()).add(item_id)
+        for info in lines:
+            if info.item and info.price:
+                by_price.setdefault(info.price.id, set()).add(info.item)
+        for info in lines:
+            if info.item is None:
+                candidates = by_price.get(info.price.id if info.price else "", set())
+                if len(candidates) != 1:
+                    self.problems.append(ImportProblem(
+                        info.file, info.loc, "subscription_item",
+                        "a proration line that names no subscription item, and its price does not tell "
+                        f"which item of subscription {sub_id} it changes",
+                    ))
+                    continue
+                info.item = next(iter(candidates))
+        lines = [i for i in lines if i.item is not None]
+        debits = {(i.item, i.start) for i in lines if not i.credit}
+        for info in lines:
+            if info.credit:
+                if (info.item, info.start) in debits or info.amount == 0:
+                    continue  # the debit line of the same change says what the item became
+                obs = Obs(info.start, 2, info.seq, None, info.end, info.loc, info.file, "removal")
+            else:
+                obs = Obs(
+                    info.start, 1 if info.proration else 0, info.seq, info.state, info.end, info.loc, info.file,
+                    "proration" if info.proration else "regular",
+                    discount_until=info.discount.until,
+                )
+                if not info.proration:
+                    obs.state = replace(obs.state, discount_percent=info.discount.percent,
+                                        discount_amount=info.discount.amount)
+            by_item.setdefault(info.item, []).append(obs)
+        for obs in by_item.values():
+            obs.sort(key=lambda o: (o.ts, o.rank, o.seq))
+            self._carry_discounts(obs)
+        return by_item
+
+    @staticmethod
+    def _carry_discounts(obs: list[Obs]) -> None:
+        """A proration line is a partial amount without the full-period discount. Its new state
+        takes the unit amount of a regular line of the same item and price (the full-period rate,
+        without the rounding of partial amounts), and the discount of the item's next regular line
+        when that line bills the same price and quantity (what Stripe then charged), else the
+        discount the item had before the change."""
+        regular = [o for o in obs if o.kind == "regular" and o.state is not None and not o.state.is_trial]
+        previous: Obs | None = None
+        for index, o in enumerate(obs):
+            if o.kind == "proration" and o.state is not None and not o.state.is_trial:
+                same_price = [r for r in regular if r.state.price_id == o.state.price_id
+                              and r.state.currency == o.state.currency]
+                later = [r for r in same_price if (r.ts, r.seq) > (o.ts, o.seq)]
+                twin = later[0] if later else (same_price[-1] if same_price else None)
+                if twin is not None:
+                    o.state = replace(o.state, unit_amount=twin.state.unit_amount)
+                following = next((n for n in obs[index + 1:] if n.kind == "regular"), None)
+                source = None
+                if following is not None and following.state is not None \
+                        and following.state.price_id == o.state.price_id \
+                        and following.state.quantity == o.state.quantity:
+                    source = following
+                elif previous is not None:
+                    source = previous
+                if source is not None and source.state is not None and not source.state.is_trial:
+                    o.state = replace(o.state, discount_percent=source.state.discount_percent,
+                                      discount_amount=source.state.discount_amount)
+                    o.discount_until = source.discount_until
+            if o.state is not None:
+                previous = o
+
+    def _item_from_subscription(self, found: Found, item_id: str, item: dict) -> list[Obs] | None:
+        """A current item with no exported invoice line: its price and quantity as the subscription
+        shows them today, from when the item was added (after the trial, if any)."""
+        sub = found.obj
+        start = _int(sub.get("start_date")) or _int(sub.get("created"))
+        if start is None:
+            raise Unmappable("start_date", "a subscription without start_date")
+        price = self._price(item.get("price") or item.get("plan"))
+        loc = f"subscription {sub['id']}, item {item_id}"
+        if price is None:
+            raise Unmappable("items.price", f"item {item_id} has no price")
+        if price.one_time or not price.interval:
+            raise Unmappable("items.price.recurring", f"price {price.id} of item {item_id} has no recurring interval")
+        if price.usage_type == "metered":
+            return None
+        quantity = _dec(item.get("quantity"))
+        quantity = Decimal(1) if quantity is None else quantity
+        currency = (price.currency or sub.get("currency") or "").upper()
+        unit_minor, quantity = self._unit_minor(price, currency, quantity, 0, True, None)
+        keep = Decimal(1)
+        for ref in ([sub.get("discount")] if sub.get("discount") else []) + list(sub.get("discounts") or []):
+            _, coupon = self._coupon_of(ref)  # only forever percent coupons are known to last
+            if coupon and _dec(coupon.get("percent_off")) is not None and coupon.get("duration") == "forever":
+                keep *= 1 - _dec(coupon["percent_off"]) / 100
+        state = State(
+            price_id=price.id, plan=price.plan_name, product=self._product_name(price),
+            unit_amount=unit_minor * minor_unit(currency), quantity=quantity, currency=currency,
+            interval=price.interval, interval_count=price.interval_count, discount_percent=(1 - keep) * 100,
+        )
+        item_start = max(start, _int(item.get("created")) or start)
+        trial_start, trial_end = _int(sub.get("trial_start")), _int(sub.get("trial_end"))
+        obs = []
+        if trial_start is not None and trial_end is not None and trial_end > trial_start and item_start < trial_end:
+            obs.append(Obs(item_start, 0, 0, replace(state, is_trial=True), trial_end, loc, found.file, "subscription"))
+            item_start = trial_end
+        obs.append(Obs(item_start, 0, 1, state, item_start, loc, found.file, "subscription"))
+        return obs
+
+    def _end(self, sub: dict, lines: list[LineInfo]) -> tuple[int | None, int | None]:
+        """When the whole subscription stops contributing, and when its cancellation was asked for."""
+        status = sub.get("status")
+        canceled_at = _int(sub.get("canceled_at"))
+        last_line_end = max((i.end for i in lines if not i.credit), default=None)
+        if status == "canceled":
+            end = _int(sub.get("ended_at")) or canceled_at or last_line_end
+            if end is None:
+                raise Unmappable("ended_at", "a canceled subscription without ended_at")
+            return end, canceled_at
+        if status in ("unpaid", "paused"):
+            paid = [i.end for i in lines if i.invoice_status == "paid" and not i.credit]
+            start = _int(sub.get("start_date")) or _int(sub.get("created")) or 0
+            return max(paid, default=start), None
+        if _int(sub.get("cancel_at")):
+            return sub["cancel_at"], canceled_at
+        if sub.get("cancel_at_period_end"):
+            period_ends = [_int(sub.get("current_period_end"))] + [
+                _int(i.get("current_period_end")) for i in (sub.get("items") or {}).get("data") or []
+            ]
+            end = max((e for e in period_ends if e), default=None) or last_line_end
+            if end is None:
+                raise Unmappable("current_period_end", "cancel_at_period_end without a current period end")
+            return end, canceled_at
+        return None, None
+
+    def _segments(self, obs: list[Obs], tail: int | None, end: int | None):
+        """(start date, end date or None, state, observation) of an item, one per canonical row.
+
+        Each observation holds until the next one (a trial only until its period ends; an item
+        no longer on the subscription until its last period ends), a once / repeating discount
+        only until it expires, and nothing holds beyond the subscription's end. Observations
+        are in time order, so the spans never overlap; a span that starts and ends on the same
+        day is dropped (the day's last change wins) and equal neighbours are merged.
+        """
+        spans: list[tuple[int, int | None, State, Obs]] = []
+        for index, o in enumerate(obs):
+            if o.state is None:
+                continue
+            stop = obs[index + 1].ts if index + 1 < len(obs) else tail
+            if o.state.is_trial:
+                stop = o.period_end if stop is None else min(stop, o.period_end)
+            until = o.discount_until
+            discounted = o.state.discount_percent or o.state.discount_amount
+            if discounted and until is not None and until > o.ts and (stop is None or stop > until):
+                spans.append((o.ts, until, o.state, o))
+                spans.append((until, stop, o.state.without_discount(), o))
+            else:
+                spans.append((o.ts, stop, o.state, o))
+        rows: list[list] = []
+        for start, stop, state, source in spans:
+            if end is not None:
+                stop = end if stop is None else min(stop, end)
+            first, last = day(start), (day(stop) if stop is not None else None)
+            if last is not None and last <= first:
+                continue
+            if rows and rows[-1][2] == state and rows[-1][1] == first:
+                rows[-1][1] = last
+            else:
+                rows.append([first, last, state, source])
+        return [tuple(r) for r in rows]
+
+    def _row(self, customer: str, sub_id: str, item_id: str, start: date, stop: date | None,
+             state: State, source: Obs, canceled_at: int | None) -> None:
+        cancel_day = day(canceled_at) if canceled_at is not None and stop is not None else None
+        self.rows.append({
+            "customer_id": customer,
+            "subscription_id": sub_id,
+            "item_id": item_id,
+            "product": state.product,
+            "plan": state.plan,
+            "start_date": start.isoformat(),
+            "end_date": stop.isoformat() if stop else None,
+            "quantity": _num(state.quantity),
+            "unit_amount": _num(state.unit_amount),
+            "currency": state.currency,
+            "interval": state.interval,
+            "interval_count": str(state.interval_count),
+            "discount_percent": _num(state.discount_percent),
+            "discount_amount": _num(state.discount_amount),
+            "is_trial": "true" if state.is_trial else "false",
+            "canceled_at": cancel_day.isoformat() if cancel_day and stop > cancel_day else None,
+            "_loc": source.loc,
+            "_file": source.file,
+        })
+
+    # ---- customers
+    def _customers(self) -> list[dict]:
+        rows = []
+        exported = self.o.of("customer")
+        referenced = set(self.customer_refs) | {r["customer_id"] for r in self.rows}
+        stubs = 0
+        for cid in sorted(set(exported) | referenced):
+            found = exported.get(cid)
+            obj = found.obj if found else {}
+            if not found or obj.get("deleted"):
+                stubs += 1
+                snapshot = self.customer_snapshots.get(cid, {})
+                obj = {"name": snapshot.get("name"), "email": snapshot.get("email"),
+                       "address": {"country": snapshot.get("country")}, "metadata": {}}
+            email = obj.get("email") or ""
+            row = {
+                "customer_id": cid,
+                "name": obj.get("name"),
+                "email_domain": email.rsplit("@", 1)[1].lower() if "@" in email else None,
+                "country": (obj.get("address") or {}).get("country"),
+                "_loc": f"customer {cid}",
+                "_file": found.file if found else (self.customer_refs[cid].file if cid in self.customer_refs else ""),
+                "_metadata": {str(k): (None if v is None else str(v)) for k, v in (obj.get("metadata") or {}).items()},
+            }
+            rows.append(row)
+        if stubs:
+            self.notes.append(
+                f"{stubs} customer(s) were not among the exported customer objects (deleted customers?); "
+                f"their name, email domain and country come from their latest invoice."
+            )
+        return rows
+
+    # ---- notes
+    def _count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def _summarize(self) -> None:
+        if self.o.duplicates:
+            self.notes.append(f"{self.o.duplicates} object(s) appeared more than once (same id); each was imported once.")
+        credit_notes = len(self.o.of("credit_note"))
+        if credit_notes:
+            self.notes.append(f"{credit_notes} credit note(s) read; credits and refunds do not change MRR.")
+        for what, n in sorted(self.counts.items()):
+            self.notes.append(f"{n} {what}.")
+        if self.o.pages_with_more:
+            self.notes.append(
+                f"{self.o.pages_with_more} list page(s) say has_more=true: if you exported page by page, "
+                f"make sure every page is among the imported files."
+            )
+
+
+def _add_months(ts: int, months: int) -> int:
+    moment = datetime.fromtimestamp(ts, tz=timezone.utc)
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return int(moment.replace(year=year, month=month,
+                              day=min(moment.day, calendar.monthrange(year, month)[1])).timestamp())
+
+
+def _looks_like_trial(info: LineInfo, trial_end: int | None) -> bool:
+    """Stripe bills a trial as a zero-amount line of the real price (amounts are before discounts,
+    so a 100%-off line is not zero)."""
+    state = info.state
+    if state is None or info.amount != 0 or info.quantity <= 0 or state.unit_amount <= 0:
+        return False
+    return info.start < trial_end if trial_end is not None else not info.proration
+
+
+def _tiered_total(tiers: list, mode: str | None, quantity: Decimal) -> Decimal:
+    """Amount in minor units for `quantity` under volume or graduated tiers."""
+    def amount(tier, key):
+        value = _dec(tier.get(f"{key}_decimal")) if tier.get(f"{key}_decimal") is not None else _dec(tier.get(key))
+        return value or _ZERO
+
+    if mode == "volume":
+        for tier in tiers:
+            up_to = tier.get("up_to")
+            if up_to in (None, "inf") or quantity <= Decimal(up_to):
+                return quantity * amount(tier, "unit_amount") + amount(tier, "flat_amount")
+        return _ZERO
+    total, lower = _ZERO, _ZERO
+    for tier in tiers:
+        up_to = tier.get("up_to")
+        upper = quantity if up_to in (None, "inf") else min(quantity, Decimal(up_to))
+        if upper > lower:
+            total += (upper - lower) * amount(tier, "unit_amount") + amount(tier, "flat_amount")
+        lower = upper if up_to not in (None, "inf") else lower
+        if up_to in (None, "inf") or quantity <= Decimal(up_to):
+            break
+    return total
+
+
+# ---- building the raw tables ------------------------------------------------------------
+
+
+def convert_paths(paths: list[Path]) -> Conversion:
+    """Stripe export files -> canonical customers and subscriptions tables, or ImportRejected."""
+    objects = read_objects(paths)
+    converter = StripeConverter(objects)
+    customers, rows = converter.run()
+    return Conversion(
+        customers=customer_table(customers),
+        subscriptions=subscription_table(rows),
+        notes=converter.notes,
+        sources=objects.files,
+    )

@@ -1,0 +1,229 @@
+"""The Stripe Dashboard's subscriptions CSV export -> canonical tables.
+
+The export is one row per subscription *as it is today*: its current price, quantity and
+status. It has no history, so a plan change, a seat change or a discount that ended shows
+nowhere and every subscription looks as if it had always been billed as it is now. The
+importer says so every time. The Stripe API export (see docs/stripe.md) has the history.
+
+Amount is read in major units (49.00), as the Dashboard writes it; the Coupon column names a
+coupon but not its terms, so coupons are not applied.
+"""
+
+import csv
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from .errors import ImportProblem, ImportRejected
+from .reader import RawTable
+from .raw_tables import customer_table, subscription_table
+
+CURRENT_STATE_NOTE = (
+    "The Stripe Dashboard subscriptions export holds only each subscription's current state: "
+    "upgrades, seat changes, discounts and everything else that changed before today are missing, "
+    "so movements before today are not real history. Export from the Stripe API for history "
+    "(see docs/stripe.md)."
+)
+
+# Header names as the Dashboard writes them (matched case-insensitively); first found wins.
+COLUMNS = {
+    "id": ("id", "subscription id"),
+    "customer": ("customer id", "customer"),
+    "customer_name": ("customer name", "customer description"),
+    "customer_email": ("customer email",),
+    "plan": ("plan", "plan nickname", "price", "price id", "plan id"),
+    "product": ("product", "product name", "product id"),
+    "quantity": ("quantity",),
+    "currency": ("currency",),
+    "interval": ("interval", "plan interval"),
+    "interval_count": ("interval count", "plan interval count"),
+    "amount": ("amount", "plan amount", "price amount"),
+    "status": ("status",),
+    "created": ("created (utc)", "created"),
+    "start": ("start date (utc)", "start (utc)", "start date", "start"),
+    "period_start": ("current period start (utc)", "current period start"),
+    "period_end": ("current period end (utc)", "current period end"),
+    "trial_start": ("trial start (utc)", "trial start"),
+    "trial_end": ("trial end (utc)", "trial end"),
+    "canceled_at": ("canceled at (utc)", "canceled at"),
+    "cancel_at_period_end": ("cancel at period end",),
+    "ended_at": ("ended at (utc)", "ended at"),
+    "cancel_at": ("cancel at (utc)", "cancel at"),
+    "coupon": ("coupon", "coupon id"),
+}
+_INTERVALS = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month": "month",
+              "monthly": "month", "year": "year", "yearly": "year", "annual": "year", "annually": "year",
+              "quarter": "quarter", "quarterly": "quarter"}
+_METADATA = re.compile(r"^(.*)\s*\(metadata\)$", re.IGNORECASE)
+
+
+def looks_like_dashboard_export(header: list[str]) -> bool:
+    names = {h.strip().lower() for h in header}
+    return "id" in names and ("customer id" in names or "customer" in names) and "status" in names and (
+        "current period start (utc)" in names or "amount" in names or "plan" in names
+    )
+
+
+def convert_csv(path: Path) -> tuple[RawTable, RawTable, list[str]]:
+    name = path.name
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [h.strip() for h in next(reader, [])]
+            records = [(reader.line_num, values) for values in reader if values and values != [""]]
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([ImportProblem(name, None, None, f"not UTF-8 text ({exc.reason})")])
+    except csv.Error as exc:
+        raise ImportRejected([ImportProblem(name, None, None, f"unreadable CSV: {exc}")])
+    index = {h.lower(): i for i, h in enumerate(header)}
+    where = {key: next((index[n] for n in names if n in index), None) for key, names in COLUMNS.items()}
+    metadata = [(i, m.group(1).strip()) for i, h in enumerate(header) if (m := _METADATA.match(h))]
+    problems: list[ImportProblem] = []
+    for key in ("id", "customer", "status", "amount"):
+        if where[key] is None:
+            problems.append(ImportProblem(name, "line 1", COLUMNS[key][0].title(), "required column is missing"))
+    if problems:
+        raise ImportRejected(problems)
+
+    customers: dict[str, dict] = {}
+    rows: list[dict] = []
+    skipped: dict[str, int] = {}
+    coupons = 0
+    for line, values in records:
+        loc = f"line {line}"
+        if len(values) != len(header):
+            problems.append(ImportProblem(name, loc, None, f"{len(values)} fields where the header has {len(header)}"))
+            continue
+
+        def get(key):
+            i = where[key]
+            value = values[i].strip() if i is not None and i < len(values) else ""
+            return value or None
+
+        def when(key):
+            raw = get(key)
+            if raw is None:
+                return None
+            parsed = _date(raw)
+            if parsed is None:
+                problems.append(ImportProblem(name, loc, header[where[key]], f'"{raw}" is not a date'))
+            return parsed
+
+        sub_id, customer, status = get("id"), get("customer"), (get("status") or "").lower()
+        if not sub_id or not customer:
+            problems.append(ImportProblem(name, loc, "id" if not sub_id else "Customer ID", "a value is required"))
+            continue
+        customers.setdefault(customer, {
+            "customer_id": customer, "name": get("customer_name"),
+            "email_domain": (get("customer_email") or "").rsplit("@", 1)[-1].lower() if "@" in (get("customer_email") or "") else None,
+            "country": None, "_loc": loc, "_file": name, "_metadata": {},
+        })
+        if status in ("incomplete", "incomplete_expired"):
+            skipped[status] = skipped.get(status, 0) + 1
+            continue
+        amount = _decimal(get("amount"))
+        if amount is None:
+            problems.append(ImportProblem(name, loc, header[where["amount"]], f'"{get("amount")}" is not a number'))
+            continue
+        interval, count = _interval(get("interval"), get("interval_count"))
+        if interval is None:
+            problems.append(ImportProblem(name, loc, "Interval", f'"{get("interval")}" is not day, week, month or year'))
+            continue
+        start = when("start") or when("created")
+        trial_start, trial_end = when("trial_start"), when("trial_end")
+        period_start, period_end = when("period_start"), when("period_end")
+        canceled_at, ended_at, cancel_at = when("canceled_at"), when("ended_at"), when("cancel_at")
+        if start is None:
+            problems.append(ImportProblem(name, loc, "Start (UTC)", "a start date is required"))
+            continue
+        if get("coupon"):
+            coupons += 1
+        if status == "canceled":
+            end = ended_at or canceled_at or period_end
+        elif status in ("unpaid", "paused"):
+            end = period_start or start  # the end of the last paid period, as far as the export tells
+        elif cancel_at:
+            end = cancel_at
+        elif (get("cancel_at_period_end") or "").lower() in ("true", "yes", "1"):
+            end = period_end
+        else:
+            end = None
+        base = {
+            "customer_id": customer, "subscription_id": sub_id, "item_id": sub_id,
+            "product": get("product") or "", "plan": get("plan") or "",
+            "quantity": get("quantity") or "1", "unit_amount": str(amount),
+            "currency": (get("currency") or "").upper() or None, "interval": interval,
+            "interval_count": str(count), "discount_percent": "0", "discount_amount": "0",
+            "_loc": loc, "_file": name,
+        }
+        for i, key in metadata:
+            name = key.lstrip("_") or "key"
+            base[f"metadata_{name}" if name.lower() in base else name] = values[i].strip() or None
+        paid_from = start
+        if trial_start and trial_end and trial_end > trial_start:
+            trial_stop = min(trial_end, end) if end else trial_end
+            if trial_stop > trial_start:
+                rows.append({**base, "start_date": trial_start.isoformat(), "end_date": trial_stop.isoformat(),
+                             "is_trial": "true", "canceled_at": None})
+            paid_from = trial_end
+            if status in ("trialing", "paused"):
+                continue  # not converted (yet)
+        if end is not None and end <= paid_from:
+            continue
+        cancel = canceled_at.isoformat() if canceled_at and end and status != "unpaid" and end > canceled_at else None
+        rows.append({**base, "start_date": paid_from.isoformat(), "end_date": end.isoformat() if end else None,
+                     "is_trial": "false", "canceled_at": cancel})
+    if problems:
+        raise ImportRejected(problems)
+    notes = [CURRENT_STATE_NOTE]
+    if coupons:
+        notes.append(f"{coupons} subscription(s) name a coupon; the export does not say its terms, so it was not applied.")
+    for status, n in sorted(skipped.items()):
+        notes.append(f"{n} {status} subscription(s) skipped (never paid).")
+    extra = sorted({k for r in rows for k in r} - {c for c in subscription_table([]).columns} - {"_loc", "_file"})
+    return (
+        customer_table(list(customers.values()), name),
+        subscription_table(rows, name, extra),
+        notes,
+    )
+
+
+def _date(raw: str) -> date | None:
+    text = raw.strip()
+    if re.fullmatch(r"\d{9,11}", text):
+        return datetime.fromtimestamp(int(text), tz=timezone.utc).date()
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})", text)
+    if match:
+        try:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return None
+    match = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    if match:
+        try:
+            return date(int(match[3]), int(match[1]), int(match[2]))
+        except ValueError:
+            return None
+    return None
+
+
+def _decimal(raw: str | None) -> Decimal | None:
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw.replace(",", "").lstrip("$€£¥"))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _interval(raw: str | None, count: str | None) -> tuple[str | None, int]:
+    text = (raw or "month").strip().lower()
+    match = re.fullmatch(r"(?:every\s+)?(\d+)\s*([a-z]+?)s?", text)
+    n = 1
+    if match:
+        n, text = int(match[1]), match[2]
+    if count and count.strip().isdigit():
+        n = int(count.strip())
+    return _INTERVALS.get(text.rstrip("s") if text.rstrip("s") in _INTERVALS else text), max(n, 1)

@@ -1,0 +1,139 @@
+"""Reading Stripe API exports: JSON documents, JSON Lines, or several JSON values in one file.
+
+A file may hold list objects ({"object": "list", "data": [...]}), search results, plain arrays or
+single objects, in any mix. Objects are collected by type and de-duplicated by id (the last one
+read wins, files in the order given, folders sorted by name). Nothing is interpreted here; the
+converter in `stripe.py` decides what the objects mean.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ImportProblem, ImportRejected
+
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+LIST_OBJECTS = ("list", "search_result")
+# Object types the importer maps, and reference objects that only help it resolve ids.
+MAPPED_TYPES = ("invoice", "subscription", "customer", "credit_note")
+REFERENCE_TYPES = ("price", "plan", "product", "coupon", "discount")
+
+_BLANK = re.compile(r"\s*")
+
+
+@dataclass
+class Found:
+    obj: dict
+    file: str
+    line: int  # line of the file where the JSON value holding the object starts
+
+
+@dataclass
+class StripeObjects:
+    by_type: dict[str, dict[str, Found]] = field(default_factory=dict)
+    duplicates: int = 0
+    pages_with_more: int = 0
+    files: list[str] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)  # the converter adds its own, then refuses
+
+    def of(self, kind: str) -> dict[str, Found]:
+        return self.by_type.get(kind, {})
+
+
+def read_objects(paths: list[Path]) -> StripeObjects:
+    """All Stripe objects in `paths` (files). What cannot be read is collected in `problems`
+    (file, line, field), so that one report lists every problem of the import."""
+    found = StripeObjects()
+    problems = found.problems
+    for path in paths:
+        found.files.append(str(path))
+        try:
+            values = _json_values(path)
+        except ImportRejected as exc:
+            problems.extend(exc.problems)
+            continue
+        for value, line in values:
+            for obj in _flatten(value, path.name, line, problems, found):
+                _add(obj, path.name, line, found, problems)
+    if any(p.message.startswith(("not valid JSON", "not UTF-8", "cannot be read", "the file is empty"))
+           for p in problems):
+        raise ImportRejected(problems)  # what an unreadable file held is unknown: stop here
+    return found
+
+
+def _json_values(path: Path) -> list[tuple[object, int]]:
+    """Every top-level JSON value in the file with the line it starts on: one document, JSON
+    Lines, or documents written one after another (e.g. several CLI pages appended)."""
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([ImportProblem(name, None, None, f"not UTF-8 text ({exc.reason})")])
+    except OSError as exc:
+        raise ImportRejected([ImportProblem(name, None, None, f"cannot be read: {exc.strerror}")])
+    decoder = json.JSONDecoder()
+    values: list[tuple[object, int]] = []
+    pos, line, counted = 0, 1, 0
+    while True:
+        pos = _BLANK.match(text, pos).end()
+        if pos >= len(text):
+            break
+        line += text.count("\n", counted, pos)
+        counted = pos
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise ImportRejected([ImportProblem(
+                name, f"line {exc.lineno}", None,
+                f"not valid JSON ({exc.msg} at column {exc.colno}); nothing was imported",
+            )])
+        values.append((value, line))
+    if not values:
+        raise ImportRejected([ImportProblem(name, None, None, "the file is empty")])
+    return values
+
+
+def _flatten(value, name: str, line: int, problems: list[ImportProblem], found: StripeObjects):
+    if isinstance(value, list):
+        for item in value:
+            yield from _flatten(item, name, line, problems, found)
+        return
+    if not isinstance(value, dict):
+        problems.append(ImportProblem(name, f"line {line}", None, "expected Stripe objects or lists of them"))
+        return
+    kind = value.get("object")
+    if kind in LIST_OBJECTS:
+        data = value.get("data")
+        if not isinstance(data, list):
+            problems.append(ImportProblem(name, f"line {line}", "data", f"a {kind} object without a data array"))
+            return
+        if value.get("has_more"):
+            found.pages_with_more += 1
+        for item in data:
+            yield from _flatten(item, name, line, problems, found)
+        return
+    yield value
+
+
+def _add(obj: dict, name: str, line: int, found: StripeObjects, problems: list[ImportProblem]) -> None:
+    kind = obj.get("object")
+    oid = obj.get("id")
+    where = f"line {line}" + (f", {kind} {oid}" if kind and oid else "")
+    if not isinstance(kind, str):
+        problems.append(ImportProblem(name, where, "object", "not a Stripe object (it has no 'object' field)"))
+        return
+    if not isinstance(oid, str) or not oid:
+        problems.append(ImportProblem(name, where, "id", f"a {kind} object without an id"))
+        return
+    if kind not in MAPPED_TYPES + REFERENCE_TYPES:
+        problems.append(ImportProblem(
+            name, where, "object",
+            f"unknown object type '{kind}': the importer maps {', '.join(MAPPED_TYPES)} objects "
+            f"(and reads {', '.join(REFERENCE_TYPES)} objects to resolve ids)",
+        ))
+        return
+    bucket = found.by_type.setdefault(kind, {})
+    if oid in bucket:
+        found.duplicates += 1
+    bucket[oid] = Found(obj, name, line)
