@@ -14,7 +14,7 @@ from semantic_layer.errors import ImportRejected, QueryError
 from semantic_layer.formatting import table_text
 from semantic_layer.periods import GRAINS
 from semantic_layer.settings import Settings
-from semantic_layer.store import connect, default_db_path, import_paths, rebuild, stored_settings, summary
+from semantic_layer.store import connect, default_db_path, import_paths, rebuild, settings_of, summary
 
 db_option = click.option(
     "--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -57,7 +57,7 @@ def import_cmd(paths, db, churn_recognition, reactivation_window_days, reporting
     Dashboard subscriptions CSV; add an fx_rates.csv for other currencies.
     """
     db = _db(db)
-    settings = _current_settings(db)
+    settings = settings_of(db)
     changes = {k: v for k, v in {
         "churn_recognition": churn_recognition,
         "reactivation_window_days": reactivation_window_days,
@@ -76,23 +76,13 @@ def import_cmd(paths, db, churn_recognition, reactivation_window_days, reporting
         click.echo(f"Note: {note}")
 
 
-def _current_settings(db: Path) -> Settings:
-    if not db.exists():
-        return Settings()
-    con = connect(db, read_only=False)
-    try:
-        return stored_settings(con)
-    finally:
-        con.close()
-
-
 @main.command("settings")
 @click.argument("assignments", nargs=-1)
 @db_option
 def settings_cmd(assignments, db):
     """Show settings, or change them with KEY=VALUE (rebuilds the ledger)."""
     db = _db(db)
-    current = _current_settings(db)
+    current = settings_of(db)
     if assignments:
         values = current.model_dump()
         for assignment in assignments:

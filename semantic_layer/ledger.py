@@ -17,6 +17,7 @@ Tables written (all replaced together):
 import duckdb
 
 from .canonical import MONTHS_PER_INTERVAL
+from .errors import QueryError
 from .settings import Settings
 from .validate import lit
 
@@ -33,14 +34,26 @@ def build_ledger(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     reporting = lit(settings.reporting_currency)
     window = "NULL" if settings.reactivation_window_days is None else str(int(settings.reactivation_window_days))
 
+    quote = lit(settings.fx_quote_currency or settings.reporting_currency)
+    # Rates are quoted per unit of the quote currency; reporting in another currency R divides
+    # by R's own rate (cross rates). The reporting currency is 1.0 in every month.
     con.execute(
         f"""
         CREATE OR REPLACE TABLE rates AS
-        SELECT currency, month, rate FROM fx_rates WHERE currency <> {reporting}
+        WITH quoted AS (
+            SELECT currency, month, rate FROM fx_rates WHERE currency <> {quote}
+            UNION ALL
+            SELECT {quote}, month, 1.0 FROM (SELECT DISTINCT month FROM fx_rates)
+        )
+        SELECT x.currency, x.month, x.rate / r.rate AS rate
+        FROM quoted x JOIN quoted r ON r.month = x.month AND r.currency = {reporting}
+        WHERE x.currency <> {reporting}
         UNION ALL
         SELECT {reporting}, unnest(generate_series(DATE '1900-01-01', DATE '2199-12-01', INTERVAL 1 MONTH))::DATE, 1.0
         """
     )
+    if settings.fx_quote_currency and settings.fx_quote_currency != settings.reporting_currency:
+        _check_cross_rates(con, settings)
     # Trials count as no item (§3); under cancellation-time churn an item ends when it was canceled.
     con.execute(
         f"""
@@ -171,6 +184,30 @@ def build_ledger(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     )
     for temp in ("fx_events", "item_changes", "cp"):
         con.execute(f"DROP TABLE {temp}")
+
+
+def _check_cross_rates(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Reporting in another currency than fx_rates are quoted in needs that currency's rate in
+    every month a foreign-currency item runs."""
+    missing = con.execute(
+        f"""
+        WITH last AS (SELECT greatest(max(start_date), max(end_date), max(canceled_at)) AS day FROM subscriptions),
+        needed AS (
+            SELECT DISTINCT s.currency, unnest(generate_series(date_trunc('month', s.start_date),
+                   date_trunc('month', least(COALESCE(s.end_date - 1, l.day), l.day)), INTERVAL 1 MONTH))::DATE AS month
+            FROM subscriptions s, last l WHERE s.currency <> ? AND NOT s.is_trial
+        )
+        SELECT n.currency, min(n.month) FROM needed n LEFT JOIN rates r USING (currency, month)
+        WHERE r.rate IS NULL GROUP BY 1 ORDER BY 1
+        """,
+        [settings.reporting_currency],
+    ).fetchall()
+    if missing:
+        raise QueryError(
+            f"can't report in {settings.reporting_currency}: fx_rates (quoted in {settings.fx_quote_currency}) lack "
+            + ", ".join(f"{cur} from {month:%Y-%m}" for cur, month in missing)
+            + f" (a {settings.reporting_currency} rate is needed in each of those months)"
+        )
 
 
 def _build_movements(con: duckdb.DuckDBPyConnection) -> None:

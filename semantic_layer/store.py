@@ -6,6 +6,9 @@ one transaction: a rejected or failed import leaves the file exactly as it was.
 
 import json
 import os
+import shutil
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -44,12 +47,32 @@ def connect(path: Path | str, read_only: bool = True) -> duckdb.DuckDBPyConnecti
     if read_only:
         if not path.exists():
             raise QueryError(f"No database at {path}: run `analyst import PATH --db {path}` first.")
-        con = duckdb.connect(str(path), read_only=True)
+        con = _open_current_file(path)
         if not _has_table(con, "movements"):
             con.close()
             raise QueryError(f"{path} holds no imported data set: run `analyst import PATH --db {path}` first.")
         return con
     return duckdb.connect(str(path))
+
+
+def _open_current_file(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the file now at `path`.
+
+    DuckDB shares one instance per path within a process, so after an import replaced the file
+    a plain connect would return the old data set while an old connection is still open. A
+    hard link named after the file's inode gives each version of the file its own instance; the
+    link is removed at once (the open file stays readable)."""
+    alias = path.with_name(f".{path.name}.{os.stat(path).st_ino}.read")
+    try:
+        os.link(path, alias)
+    except FileExistsError:
+        pass
+    except OSError:
+        return duckdb.connect(str(path), read_only=True)
+    try:
+        return duckdb.connect(str(alias), read_only=True)
+    finally:
+        alias.unlink(missing_ok=True)
 
 
 def import_paths(db_path: Path | str, paths: list[Path], settings: Settings | None = None) -> ImportSummary:
@@ -64,29 +87,43 @@ def import_paths(db_path: Path | str, paths: list[Path], settings: Settings | No
 def import_tables(
     db_path: Path | str, raws: list[RawTable], settings: Settings | None = None, sources: list[str] | None = None
 ) -> ImportSummary:
-    """Validate raw tables and, only if all is well, replace the stored data set with them."""
-    con = connect(db_path, read_only=False)
-    try:
-        settings = settings or stored_settings(con)
+    """Validate raw tables and, only if all is well, replace the stored data set with them.
+
+    The new data set is built in a file of its own and then moved over the old one, so a
+    running app that reads the old file is never disturbed and a failure leaves it untouched."""
+    db_path = Path(db_path)
+    settings = settings or settings_of(db_path)
+    settings = settings.model_copy(update={"fx_quote_currency": settings.reporting_currency})
+    with _replacement(db_path) as con:
         for raw in raws:
             con.register(f"raw_{raw.kind}", raw.table)
         columns = {raw.kind: raw.columns for raw in raws}
         problems = Validator(con, columns, settings.reporting_currency).run()
         if problems:
             raise ImportRejected(problems)
-        con.begin()
-        try:
-            _replace_data(con, columns)
-            _write_settings(con, settings)
-            build_ledger(con, settings)
-            _log_import(con, sources or [raw.file for raw in raws])
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-        return summary(con)
-    finally:
+        _replace_data(con, columns)
+        _write_settings(con, settings)
+        build_ledger(con, settings)
+        _log_import(con, sources or [raw.file for raw in raws])
+        result = summary(con)
+    return result
+
+
+@contextmanager
+def _replacement(db_path: Path, copy_from: Path | None = None):
+    """A connection to a new database file that replaces `db_path` if the block succeeds."""
+    temporary = db_path.with_name(f".{db_path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    if copy_from is not None:
+        shutil.copyfile(copy_from, temporary)
+    con = duckdb.connect(str(temporary))
+    try:
+        yield con
         con.close()
+        os.replace(temporary, db_path)
+    except BaseException:
+        con.close()
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _replace_data(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]]) -> None:
@@ -101,19 +138,26 @@ def _replace_data(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]])
 
 
 def rebuild(db_path: Path | str, settings: Settings) -> None:
-    """Apply new settings: rebuild the ledger in one transaction."""
-    con = connect(db_path, read_only=False)
-    try:
+    """Apply new settings: rebuild the ledger in a copy of the file, then replace it."""
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise QueryError(f"No database at {db_path}.")
+    with _replacement(db_path, copy_from=db_path) as con:
         if not _has_table(con, "subscriptions"):
             raise QueryError(f"{db_path} holds no imported data set.")
-        con.begin()
-        try:
-            _write_settings(con, settings)
-            build_ledger(con, settings)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+        stored = stored_settings(con)
+        settings = settings.model_copy(update={"fx_quote_currency": stored.fx_quote_currency or stored.reporting_currency})
+        _write_settings(con, settings)
+        build_ledger(con, settings)
+
+
+def settings_of(db_path: Path) -> Settings:
+    """The settings stored with a data set (defaults when there is none yet)."""
+    if not Path(db_path).exists():
+        return Settings()
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return stored_settings(con)
     finally:
         con.close()
 

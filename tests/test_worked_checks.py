@@ -260,3 +260,40 @@ def test_churn_recognition_at_cancellation(dataset):
     ds = dataset(rows, settings=Settings(churn_recognition="cancellation"), name="cancel")
     assert ds.value("churned_mrr", "2025-02-01", "2025-02-28") == pytest.approx(100)
     assert ds.value("churned_mrr", "2025-04-01", "2025-04-30") == 0
+
+
+def test_reporting_in_another_currency_uses_cross_rates(dataset):
+    """fx_rates are quoted in USD; reporting in EUR divides by the EUR rate: a USD 110 item with
+    EUR at 1.10 is EUR 100, and a EUR 50 item is EUR 50."""
+    from semantic_layer.engine import Engine
+    from semantic_layer.store import rebuild, settings_of
+
+    ds = dataset([sub("us", "2025-01-01", amount=110), sub("eu", "2025-01-01", amount=50, currency="EUR")],
+                 fx_rates=[{"month": "2025-01", "currency": "EUR", "rate": 1.10}])
+    assert ds.value("mrr", "2025-01-31", "2025-01-31") == pytest.approx(165)
+    ds.close()
+    rebuild(ds.db, settings_of(ds.db).model_copy(update={"reporting_currency": "EUR"}))
+    engine = Engine.open(ds.db)
+    ds.engine = engine
+    assert ds.value("mrr", "2025-01-31", "2025-01-31") == pytest.approx(150)
+    with pytest.raises(Exception, match="can't report in GBP"):
+        rebuild(ds.db, settings_of(ds.db).model_copy(update={"reporting_currency": "GBP"}))
+
+
+def test_import_while_the_database_is_open_for_questions(dataset, tmp_path):
+    """An import replaces the file: readers keep the data set they opened, new ones see the new one."""
+    from conftest import write_csv
+    from semantic_layer.engine import Engine
+    from semantic_layer.store import import_paths
+
+    ds = dataset([sub("a", "2025-01-01", amount=100)])
+    folder = tmp_path / "second"
+    folder.mkdir()
+    write_csv(folder / "customers.csv", [{"customer_id": "b"}])
+    write_csv(folder / "subscriptions.csv", [sub("b", "2025-01-01", amount=300)])
+    import_paths(ds.db, [folder])
+    assert ds.value("mrr", "2025-01-31", "2025-01-31") == pytest.approx(100)
+    fresh = Engine.open(ds.db)
+    ds.engine, old = fresh, ds.engine
+    old.close()
+    assert ds.value("mrr", "2025-01-31", "2025-01-31") == pytest.approx(300)
