@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup demo test bench clean
+.PHONY: setup browser demo test bench clean
 
 setup: $(STAMP)
 
@@ -15,14 +15,24 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The browser test drives Debian's chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser test..."; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) \
+	      || echo "chromium could not be installed: the browser test will be skipped"; \
+	  else echo "chromium is not installed (needs root and apt-get): the browser test will be skipped"; fi; }
+
 demo: setup
 	$(BIN)/analyst demo
 
-test: setup
+test: setup browser
 	$(BIN)/pytest
 
 bench: setup
 	$(BIN)/python bench/bench_semantic.py
+	$(BIN)/python bench/bench_assistant.py
 
 clean:
-	rm -rf $(VENV) demo-data analyst.duckdb
+	rm -rf $(VENV) demo-data demo.duckdb test-output

@@ -2,7 +2,7 @@
 
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -254,6 +254,71 @@ def chat_cmd(db, as_of, model, show_sql):
             break
         _print_answer(analyst.ask(question, thread), show_sql)
         click.echo("")
+
+
+@main.command("report")
+@click.argument("questions", nargs=-1, required=True)
+@_with(ask_options)
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "pdf", "csv", "xlsx"]), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--title", default="Revenue report")
+def report_cmd(questions, db, as_of, model, fmt, output, title):
+    """Answer QUESTIONS (one conversation, follow-ups allowed) and write them as a report."""
+    from ui import report
+
+    analyst = _analyst(db, as_of, model)
+    thread = analyst.new_thread()
+    items = [(q, analyst.ask(q, thread)) for q in questions]
+    report.write(items, fmt, output, title)
+    click.echo(f"Wrote {output} ({len(items)} answer{'s' if len(items) != 1 else ''}).")
+
+
+@main.command("ui")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (127.0.0.1 keeps it local).")
+@click.option("--port", default=7860, show_default=True, type=int)
+@click.option("--auth", default=None, help="user:password to require a login (or set ANALYST_AUTH).")
+@click.option("--as-of", "as_of", callback=_date, default=None, help="Default as-of date.")
+def ui_cmd(db, host, port, auth, as_of):
+    """Serve the chat app over the database."""
+    from ui.app import serve
+
+    try:
+        serve(_db(db), host, port, auth, as_of)
+    except (QueryError, ValueError) as exc:
+        raise click.ClickException(str(exc))
+
+
+@main.command("demo")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-data"), show_default=True)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=Path("demo.duckdb"), show_default=True)
+@click.option("--no-ui", is_flag=True, help="Only build the demo data and print its key metrics.")
+@click.option("--port", default=7860, show_default=True, type=int)
+def demo_cmd(folder, db, no_ui, port):
+    """Generate the demo company, import it, print its key metrics and open the chat app."""
+    from semantic_layer.periods import add_months, bucket_start, month_end
+    from semantic_layer.synthetic import generate
+
+    if not (folder / "subscriptions.csv").exists():
+        info = generate(folder)
+        click.echo(f"Generated a demo SaaS company in {folder}/ ({info['customers']:,} customers).")
+    result = import_paths(db, [folder])
+    click.echo(f"Imported it into {db} ({result.first_date} .. {result.last_date}).")
+    engine = Engine.open(db)
+    last = result.last_date
+    quarter = bucket_start(last, "quarter")
+    end = last if last == month_end(add_months(quarter, 2)) else quarter - timedelta(days=1)
+    rows = engine.run(MetricQuery(metrics=["mrr", "customers", "arpa", "new_mrr", "expansion_mrr", "churned_mrr", "nrr"],
+                                  start=add_months(bucket_start(end, "quarter"), -9), end=end, grain="quarter")).rows
+    engine.close()
+    units = {m.name: m.unit for m in load_catalog().metrics.values()}
+    click.echo("\nKey metrics of the last four quarters:\n" + table_text(rows, units))
+    if no_ui:
+        return
+    from ui.app import serve
+
+    click.echo(f"\nOpening the chat app on http://127.0.0.1:{port} (Ctrl-C stops it).")
+    serve(db, port=port)
 
 
 @main.command("info")

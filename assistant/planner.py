@@ -189,6 +189,7 @@ class Planner:
                 if comparison["change_percent"] is not None and metric.unit != "percent":
                     sentence += f" ({comparison['change_percent']:+.1f}%)"
             lines.append(sentence + ".")
+        lines.append("")
         lines.append(f"Formula: {a['formula']}")
         simple = all(self.catalog.get(m).type == "simple" for m in metrics)
         inputs = a.get("inputs", [])
@@ -223,6 +224,7 @@ class Planner:
                 lines.append(f"  (upgrades {self._fmt(steps['upgrades'], 'mrr', unit)}, cross-sells "
                              f"{self._fmt(steps['cross-sells'], 'mrr', unit)}, seats {self._fmt(steps['seat expansion'], 'mrr', unit)})")
         net = steps["New"] + steps["Reactivation"] + steps["Expansion"] + steps["Contraction"] + steps["Churn"]
+        lines.append("")
         lines.append(f"Net new MRR (fx excluded): {'+' if net >= 0 else '-'}{self._fmt(abs(net), 'mrr', unit)}.")
         lines.append(f"Formula: {a['formula']}")
         return "\n".join(lines)

@@ -148,6 +148,7 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
         return Reading("list_metrics")
 
     compare, time_text = _comparison(time_words(question))
+    shift_text = normalize(time_text)  # without the comparison phrase: "vs the previous quarter" is no shift
     spans = find_periods(time_text, ctx.as_of, ctx.fiscal_start)
     filters, versus, used = _filters(words, question, ctx.vocabulary)
     # Words that named a filter value ("the Growth monthly plan") name no metric.
@@ -184,7 +185,7 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
         return Reading("bridge", span=_as_range(span, ctx), filters=filters)
 
     if follow_up:
-        reading = _follow_up(text, ctx, frame, metrics, spans, filters, group_by, grain, compare)
+        reading = _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, grain, compare)
         if reading:
             return reading
     if ambiguous and not metrics:
@@ -604,7 +605,7 @@ def _is_follow_up(text: str, metrics: list[str], ambiguous: str | None) -> bool:
     return not metrics and not ambiguous
 
 
-def _follow_up(text, ctx, frame, metrics, spans, filters, group_by, grain, compare) -> Reading | None:
+def _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, grain, compare) -> Reading | None:
     args = frame.args
     if frame.tool == "describe_metric":
         if not metrics and not spans:
@@ -614,7 +615,7 @@ def _follow_up(text, ctx, frame, metrics, spans, filters, group_by, grain, compa
     else:
         frame_metrics = list(args.get("metrics") or [])
     if frame.tool == "mrr_bridge" and not metrics:
-        span = spans[0] if spans else _shifted(text, _frame_span(frame, ctx)) or _frame_span(frame, ctx)
+        span = spans[0] if spans else _shifted(shift_text, _frame_span(frame, ctx)) or _frame_span(frame, ctx)
         return Reading("bridge", span=_as_range(span, ctx), filters=filters or [dict(f) for f in args.get("filters", [])])
     if frame.tool == "list_customers" and not metrics:
         movement = args["movement"]
@@ -628,7 +629,7 @@ def _follow_up(text, ctx, frame, metrics, spans, filters, group_by, grain, compa
         if len(spans) > 1:
             reading.compare = spans[1]
     else:
-        reading.span = _shifted(text, base) or base
+        reading.span = _shifted(shift_text, base) or base
     if reading.span is None:
         reading.span, reading.notes = _main_span(reading.metrics, [], ctx)
     elif reading.span.point and not all(m in POINT_METRICS for m in reading.metrics):

@@ -14,7 +14,7 @@ from semantic_layer.catalog import Catalog
 # Words that name a metric only loosely; they count when nothing more specific matched.
 WEAK_PHRASES = {
     "customers": ["customers", "customer", "accounts", "logos", "clients", "subscribers", "customer base"],
-    "mrr": ["revenue", "recurring revenue", "monthly revenue", "sales", "income"],
+    "mrr": ["revenue", "recurring revenue", "monthly revenue", "income"],
     "mrr_growth_rate": ["growth", "grow", "grew", "growing"],
     "?churn": ["churn", "churned", "attrition", "cancellations", "churning"],
     "?retention": ["retention", "retained", "retain"],
@@ -102,8 +102,7 @@ def token_score(window: list[str], phrase: list[str]) -> float:
     for got, want in zip(window, phrase):
         if got == want:
             continue
-        got, want = _stem(got), _stem(want)
-        if got == want:
+        if _stem(got) == _stem(want):
             worst = min(worst, 99.0)  # the same word in another number
             continue
         if got[:1] != want[:1] or len(want) < 4 or len(got) < 3:

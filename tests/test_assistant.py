@@ -88,6 +88,12 @@ def test_follow_ups_reuse_the_context(analyst):
     assert who.tool_calls[0].name == "list_customers"
     assert who.tool_calls[0].args["movement"] == "expansion"
     assert who.tool_calls[0].args["start"] == "2025-10-01"
+    compared = analyst.ask("Compared with the previous period", thread)
+    assert compared.period == {"start": "2025-10-01", "end": "2025-12-31"}
+    assert compared.computations[0]["comparison"]["period"]["start"] == "2025-07-01"
+    last_year = analyst.ask("vs the same period last year", thread)
+    assert last_year.tool_calls[0].args["metrics"] == ["expansion_mrr"]
+    assert last_year.computations[0]["comparison"]["period"]["start"] == "2024-10-01"
     enterprise = analyst.ask("what about Enterprise customers?", analyst.new_thread())
     assert enterprise.tool_calls == [] or enterprise.value is None or enterprise.tool_calls[0].name != "query_metrics" \
         or enterprise.tool_calls[0].args.get("filters")

@@ -1,0 +1,156 @@
+"""The Gradio app end to end through gradio_client: a started app on 127.0.0.1."""
+
+import shutil
+import socket
+import threading
+from datetime import date
+
+import pytest
+from gradio_client import Client, handle_file
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from semantic_layer.store import import_paths
+from ui.app import serve
+
+from conftest import ACME, write_csv
+from helpers import sub
+
+AS_OF = date(2026, 6, 30)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(db, **kwargs):
+    port = free_port()
+    demo = serve(db, port=port, block=False, as_of=AS_OF, **kwargs)
+    return demo, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def app(acme_db):
+    demo, url = start(acme_db)
+    yield url
+    demo.close()
+
+
+def text_of(response) -> str:
+    return "\n".join(str(m["content"]) for m in response)
+
+
+def ask(client, question):
+    return client.predict(question, api_name="/chat")
+
+
+def test_answer_carries_number_formula_and_sql(app):
+    response = ask(Client(app, verbose=False), "What was expansion MRR last quarter?")
+    text = text_of(response)
+    assert "19,419.55 USD" in text and "2026-01-01 to 2026-03-31" in text
+    assert "Formula:" in text and "upgrade + cross_sell + seat_expansion" in text
+    assert "```sql" in text and "FROM movements" in text
+    titles = [m["metadata"].get("title") for m in response]
+    assert "Tool call: query_metrics" in titles and "How this was computed" in titles
+    assert any(m["options"] for m in response)  # suggested follow-ups
+
+
+def test_follow_up_uses_the_sessions_context_and_sessions_are_apart(app):
+    first, second = Client(app, verbose=False), Client(app, verbose=False)
+    ask(first, "What was expansion MRR last quarter?")
+    assert "17,573.03 USD" in text_of(ask(first, "and the quarter before?"))
+    assert "17,573.03 USD" not in text_of(ask(second, "and the quarter before?"))
+
+
+def test_exports_open(app, tmp_path):
+    client = Client(app, verbose=False)
+    ask(client, "How did we do last month?")
+    ask(client, "What was expansion MRR last quarter by segment?")
+    pdf = client.predict("Whole conversation", "pdf", api_name="/export")
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "388,549.39" in text and "19,419.55" in text
+    assert "SELECT" in text and "Appendix: SQL" in text
+    xlsx = client.predict("This answer", "xlsx", api_name="/export")
+    book = load_workbook(xlsx)
+    assert book["Answers"]["C2"].value == pytest.approx(19419.552876666665)
+    sheet = book.worksheets[1]
+    header = [c.value for c in sheet[1]]
+    values = [row[header.index("expansion_mrr")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert all(isinstance(v, float) for v in values) and sum(values) == pytest.approx(19419.552876666665)
+
+
+def test_errors_are_plain_messages(app):
+    client = Client(app, verbose=False)
+    bad_date = text_of(client.predict("What is our MRR?", "2026-13-45", "offline", "", "", "", api_name="/chat"))
+    assert "is not a date (YYYY-MM-DD)" in bad_date
+    unreachable = text_of(client.predict("What is our MRR?", "", "openai", "http://127.0.0.1:9/v1", "m", "k", api_name="/chat"))
+    assert "could not be reached" in unreachable
+    assert "Traceback" not in bad_date + unreachable
+    assert "394,413.66 USD" in text_of(ask(client, "What is our MRR?"))  # and the app keeps working
+
+
+@pytest.fixture
+def own_app(tmp_path):
+    """An app over a copy of acme, free to be changed by uploads."""
+    db = tmp_path / "own.duckdb"
+    import_paths(db, [ACME])
+    demo, url = start(db)
+    yield url, tmp_path
+    demo.close()
+
+
+def test_bad_upload_is_reported_and_changes_nothing(own_app):
+    url, folder = own_app
+    bad = folder / "bad"
+    bad.mkdir()
+    shutil.copy(ACME / "customers.csv", bad / "customers.csv")
+    write_csv(bad / "subscriptions.csv", [sub("C000001", "2025-01-01", amount=10, interval="fortnight")])
+    client = Client(url, verbose=False)
+    data, status = client.predict([handle_file(bad / "customers.csv"), handle_file(bad / "subscriptions.csv")],
+                                  api_name="/import_data")
+    assert "Import rejected" in status and "subscriptions.csv, line 2, column interval" in status
+    assert "394,413.66 USD" in text_of(ask(client, "What is our MRR?"))
+
+
+def test_upload_while_other_sessions_ask(own_app):
+    """Another session's questions keep working while an upload replaces the data set."""
+    url, folder = own_app
+    new = folder / "new"
+    new.mkdir()
+    write_csv(new / "customers.csv", [{"customer_id": "X1", "segment": "SMB"}])
+    write_csv(new / "subscriptions.csv", [sub("X1", "2026-01-01", amount=1234.5)])
+    failures, answers = [], []
+
+    def asker():
+        client = Client(url, verbose=False)
+        for _ in range(6):
+            try:
+                answers.append(text_of(ask(client, "What is our MRR?")))
+            except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for
+                failures.append(exc)
+
+    threads = [threading.Thread(target=asker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    uploader = Client(url, verbose=False)
+    data, status = uploader.predict([handle_file(new / "customers.csv"), handle_file(new / "subscriptions.csv")],
+                                    api_name="/import_data")
+    for t in threads:
+        t.join()
+    assert failures == [] and len(answers) == 12
+    assert all("⚠" not in a for a in answers)
+    assert "Imported 1 customers" in status and "1 customers" in data
+    assert "1,234.50 USD" in text_of(ask(Client(url, verbose=False), "What is our MRR?"))
+
+
+def test_login_is_required_when_configured(acme_db):
+    demo, url = start(acme_db, auth="analyst:secret")
+    try:
+        with pytest.raises(Exception):
+            Client(url, verbose=False)
+        client = Client(url, auth=("analyst", "secret"), verbose=False)
+        assert "394,413.66 USD" in text_of(ask(client, "What is our MRR?"))
+    finally:
+        demo.close()

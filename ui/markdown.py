@@ -1,0 +1,62 @@
+"""Markdown of an answer's computations, shared by the chat and the reports."""
+
+from datetime import date
+
+MAX_ROWS = 25
+
+
+def cell(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def table(rows: list[dict], limit: int = MAX_ROWS) -> str:
+    if not rows:
+        return ""
+    columns = list(dict.fromkeys(k for row in rows for k in row if k not in ("measure",)))
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"\n*… {len(rows) - limit} more rows in the exported table*")
+    return "\n".join(lines)
+
+
+def period_text(period: dict | None) -> str:
+    if not period:
+        return ""
+    start, end = period["start"], period["end"]
+    if start == end:
+        return f"{end} (a single day)"
+    days = (date.fromisoformat(end) - date.fromisoformat(start)).days + 1
+    return f"{start} to {end}, both inclusive ({days} days)"
+
+
+def computation(c: dict, with_sql: bool = True) -> str:
+    """'How this was computed': period, formula, inputs, the customers behind it, the SQL."""
+    parts = []
+    if c.get("period"):
+        parts.append(f"**Period:** {period_text(c['period'])}")
+    if c.get("comparison"):
+        other = c["comparison"]["period"]
+        parts.append(f"**Compared with:** {period_text(other)}")
+    if c.get("formula"):
+        parts.append(f"**Formula:** {c['formula']}")
+    if c.get("inputs"):
+        parts.append("**Inputs**\n\n" + table(c["inputs"]))
+    if c.get("customers") and c["tool"] != "list_customers":
+        parts.append("**Largest contributors** (with the source rows)\n\n" + table(c["customers"], 10))
+    if c.get("table") and (len(c["table"]) > 1 or c["tool"] in ("list_customers", "list_metrics")):
+        parts.append("**Result**\n\n" + table(c["table"]))
+    for note in c.get("notes", []):
+        parts.append(f"*{note}*")
+    if with_sql:
+        for sql in c.get("sql", []):
+            parts.append(f"**SQL** (DuckDB)\n\n```sql\n{sql}\n```")
+    return "\n\n".join(parts)

@@ -1,0 +1,109 @@
+"""The data set the app serves, shared by every browser session.
+
+Questions run on read-only connections of the current *generation* of the database. An upload
+(or a settings change) builds a new database file, opens it as the next generation and lets
+questions already running on the old one finish before its connection is closed, so one
+session's upload never breaks another session's running question.
+"""
+
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from assistant.agent import Analyst, Backend
+from semantic_layer.engine import Engine
+from semantic_layer.settings import Settings
+from semantic_layer.store import ImportSummary, import_paths, rebuild, settings_of, summary
+
+MAX_ANALYSTS = 8
+
+
+@dataclass
+class Generation:
+    number: int
+    engine: Engine
+    analysts: dict = field(default_factory=dict)
+    users: int = 0
+    retired: bool = False
+
+    def close_if_unused(self) -> None:
+        if self.retired and self.users == 0:
+            self.engine.close()
+
+
+class Workspace:
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self._lock = threading.Lock()
+        self._imports = threading.Lock()
+        self._current = Generation(1, Engine.open(self.db_path))
+
+    @property
+    def generation(self) -> int:
+        return self._current.number
+
+    @contextmanager
+    def analyst(self, as_of: date | None, backend: Backend):
+        """The assistant for these settings on the current data set, held for one question."""
+        with self._lock:
+            gen = self._current
+            gen.users += 1
+            key = (as_of, backend.kind, backend.base_url, backend.model, backend.api_key)
+            analyst = gen.analysts.get(key)
+            if analyst is None:
+                if len(gen.analysts) >= MAX_ANALYSTS:
+                    gen.analysts.pop(next(iter(gen.analysts)))
+                analyst = gen.analysts[key] = Analyst(gen.engine, as_of=as_of, backend=backend)
+        try:
+            yield analyst, gen.number
+        finally:
+            with self._lock:
+                gen.users -= 1
+                gen.close_if_unused()
+
+    def _swap(self) -> None:
+        with self._lock:
+            old = self._current
+            self._current = Generation(old.number + 1, Engine.open(self.db_path))
+            old.retired = True
+            old.close_if_unused()
+
+    def import_files(self, files: list[Path], progress=None) -> ImportSummary:
+        """Import uploaded files (by their own names) as the new data set."""
+        with self._imports, tempfile.TemporaryDirectory() as folder:
+            for file in files:
+                shutil.copyfile(file, Path(folder) / Path(file).name)
+            if progress:
+                progress(0.3, desc="Validating and building the ledger")
+            result = import_paths(self.db_path, [Path(folder)], self.settings())
+            if progress:
+                progress(0.9, desc="Opening the new data set")
+            self._swap()
+            return result
+
+    def change_settings(self, **changes) -> Settings:
+        """Settings built into the ledger (reporting currency, churn timing) rebuild it."""
+        with self._imports:
+            settings = self.settings().model_copy(update=changes)
+            rebuild(self.db_path, Settings.model_validate(settings.model_dump()))
+            self._swap()
+            return settings
+
+    def settings(self) -> Settings:
+        return settings_of(self.db_path)
+
+    def describe(self) -> str:
+        """What data is loaded, for the side panel."""
+        with self.analyst(None, Backend("offline")) as (analyst, _):
+            s = summary(analyst.engine.con.cursor())
+            imported = analyst.engine.fetch("SELECT max(imported_at) AS at FROM imports")[0]["at"]
+            settings = analyst.engine.settings
+        when = f"{imported:%Y-%m-%d %H:%M} UTC" if imported else "unknown"
+        return (f"**{s.customers:,} customers**, {s.subscription_rows:,} subscription rows  \n"
+                f"Dates: {s.first_date} to {s.last_date}  \nCurrencies: {', '.join(s.currencies)} "
+                f"(reported in {settings.reporting_currency})  \nLast import: {when}  \n"
+                f"Sources: {', '.join(Path(x).name for x in s.sources) or '—'}")
