@@ -3,6 +3,7 @@ data upload, settings and exports. Each browser session keeps its own conversati
 
 import logging
 import os
+import time
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from .messages import answer_messages, error_message, step
 from .workspace import Workspace
 
 log = logging.getLogger(__name__)
+STREAM_INTERVAL = 0.08  # seconds between streamed updates of an answer
 EXAMPLES = [
     "What is our MRR?",
     "How did we do last month?",
@@ -61,6 +63,7 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
                 shown: list[gr.ChatMessage] = []
                 text = ""
                 answer = None
+                last = 0.0
                 for event in analyst.stream(message, session["thread"]):
                     if isinstance(event, Answer):
                         answer = event
@@ -69,7 +72,10 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
                         yield shown, session
                     elif event[0] == "token":
                         text += event[1]
-                        yield shown + [gr.ChatMessage(content=text)], session
+                        # Each update resends the messages: a few per second read as streaming.
+                        if time.monotonic() - last > STREAM_INTERVAL:
+                            last = time.monotonic()
+                            yield shown + [gr.ChatMessage(content=text)], session
             session["items"].append((message, answer.model_dump(mode="json")))
             yield answer_messages(answer), session
         except (QueryError, ValueError) as exc:
@@ -157,6 +163,13 @@ def _currencies(workspace: Workspace) -> list[str]:
         return analyst.engine.dimension_values("currency")
 
 
+def warm_up() -> None:
+    """Plotly loads its figure classes lazily (seconds on first use): load them before users ask."""
+    from .plots import figure
+
+    gr.Plot(figure({"kind": "bar", "title": "", "x": "x", "series": ["y"], "rows": [{"x": "a", "y": 1}]}))
+
+
 def parse_auth(text: str | None) -> tuple[str, str] | None:
     if not text:
         return None
@@ -168,6 +181,7 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
 
 def serve(db: Path, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, as_of: date | None = None,
           block: bool = True):
+    warm_up()
     demo = build(Workspace(db), as_of)
     demo.queue(default_concurrency_limit=8)
     demo.launch(server_name=host, server_port=port, auth=parse_auth(auth or os.environ.get("ANALYST_AUTH")),

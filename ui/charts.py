@@ -3,11 +3,8 @@ reports embed them as PNG."""
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")  # no screen: render off-screen, also in threads
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 COLORS = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"]
 UP, DOWN, TOTAL = "#16a34a", "#dc2626", "#2563eb"
@@ -22,8 +19,12 @@ def _axis_format(unit: str | None):
 
 
 def figure(chart: dict):
-    """A matplotlib Figure for a chart of tools.artifacts.Chart (as a dict)."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
+    """A matplotlib Figure for a chart of tools.artifacts.Chart (as a dict).
+
+    Figures are made without pyplot: pyplot keeps every figure alive in a global registry and
+    is not safe across the app's threads."""
+    fig = Figure(figsize=(7.5, 3.6), dpi=110)
+    ax = fig.subplots()
     rows, x = chart["rows"], chart["x"]
     labels = [str(r[x]) for r in rows]
     if chart["kind"] == "waterfall":
@@ -77,8 +78,6 @@ def _waterfall(ax, rows: list[dict]) -> None:
 
 
 def png(chart: dict) -> bytes:
-    fig = figure(chart)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
+    figure(chart).savefig(buffer, format="png")
     return buffer.getvalue()

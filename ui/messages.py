@@ -7,7 +7,7 @@ import gradio as gr
 
 from assistant.answer import Answer
 
-from . import charts
+from . import plots
 from .markdown import computation
 
 
@@ -22,7 +22,7 @@ def answer_messages(answer: Answer) -> list[gr.ChatMessage]:
     messages.append(gr.ChatMessage(content=answer.answer))
     for c in answer.computations:
         if c.get("chart"):
-            messages.append(gr.ChatMessage(content=gr.Plot(charts.figure(c["chart"]), show_label=False)))
+            messages.append(gr.ChatMessage(content=gr.Plot(plots.figure(c["chart"]), show_label=False)))
         body = computation(c)
         if body:
             messages.append(gr.ChatMessage(content=body, metadata={"title": "How this was computed", "status": "done"}))

@@ -1,0 +1,43 @@
+"""Interactive charts for the browser: Plotly figures, which Gradio draws on the client (the
+server only sends their data). Reports use the matplotlib images of charts.py."""
+
+import plotly.graph_objects as go
+
+from .charts import COLORS, DOWN, TOTAL, UP
+
+LAYOUT = dict(height=340, margin=dict(l=50, r=20, t=45, b=60), template="plotly_white", legend=dict(orientation="h"))
+
+
+def _tick_format(unit: str | None) -> dict:
+    if unit == "%":
+        return dict(ticksuffix="%")
+    if unit in (None, "ratio", "customers"):
+        return {}
+    return dict(tickformat=",.0f")
+
+
+def figure(chart: dict) -> go.Figure:
+    rows, x = chart["rows"], chart["x"]
+    labels = [str(r[x]) for r in rows]
+    fig = go.Figure()
+    if chart["kind"] == "waterfall":
+        fig.add_trace(go.Waterfall(
+            x=[r["step"] for r in rows], y=[r["amount"] for r in rows],
+            measure=["absolute" if r.get("measure") == "total" else "relative" for r in rows],
+            texttemplate="%{y:,.0f}", textposition="outside",
+            increasing=dict(marker_color=UP), decreasing=dict(marker_color=DOWN), totals=dict(marker_color=TOTAL),
+        ))
+        amounts = [r["amount"] for r in rows if r.get("measure") == "total"]
+        movements = sum(abs(r["amount"]) for r in rows if r.get("measure") != "total")
+        # Zoom in: movements are small next to MRR itself.
+        fig.update_yaxes(range=[max(0.0, min(amounts) - 1.5 * movements), max(amounts) + movements])
+    else:
+        for i, name in enumerate(chart["series"]):
+            values = [r.get(name) for r in rows]
+            color = COLORS[i % len(COLORS)]
+            trace = go.Bar(x=labels, y=values, name=name, marker_color=color) if chart["kind"] == "bar" else \
+                go.Scatter(x=labels, y=values, name=name, mode="lines+markers", line=dict(color=color))
+            fig.add_trace(trace)
+    fig.update_layout(title=chart["title"], showlegend=len(chart.get("series", [])) > 1, **LAYOUT)
+    fig.update_yaxes(**_tick_format(chart.get("unit")))
+    return fig
