@@ -18,6 +18,7 @@ from gradio_client import Client
 from semantic_layer.store import import_paths
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = next(p for p in (ROOT.parent / "shared", ROOT / "tests" / "data" / "shared") if (p / "data" / "acme").exists())
 QUESTIONS = [
     "What is our MRR?",
     "What was expansion MRR last quarter?",
@@ -65,7 +66,7 @@ def session(url: str, times: list, errors: list) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "acme")
+    parser.add_argument("--data", type=Path, default=SHARED / "data" / "acme")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "load.duckdb"

@@ -8,7 +8,9 @@ from semantic_layer.compiler import MetricQuery
 from semantic_layer.engine import Engine
 from semantic_layer.store import import_paths
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The workplace's shared data next to the checkout when there is one, else the copy in tests/data.
+SHARED = next(p for p in (Path(__file__).resolve().parents[2] / "shared", Path(__file__).parent / "data" / "shared")
+              if (p / "data" / "acme").exists())
 ACME = SHARED / "data" / "acme"
 PLAYBOOK = SHARED / "data" / "mrr-playbook"
 
