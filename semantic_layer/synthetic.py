@@ -1,7 +1,7 @@
 """A deterministic generator of a realistic synthetic SaaS company in the canonical format (rulebook §1).
 
 `generate(folder, customers=1500, seed=7)` writes `customers.csv`, `subscriptions.csv` and
-`fx_rates.csv` the way `/work/shared/data/acme` looks: Starter / Growth / Scale flat plans and a
+`fx_rates.csv` the way the shared acme data set looks: Starter / Growth / Scale flat plans and a
 per-seat Team plan, billed monthly, quarterly or annually; Analytics and SSO add-ons as their own
 items; a second product (Data Pipeline) as a second subscription for some customers; trials (some
 never convert); upgrades, downgrades, seat changes, add-ons added and removed, billing-interval

@@ -21,7 +21,7 @@ from semantic_layer.engine import Engine
 from semantic_layer.store import import_paths
 
 HERE = Path(__file__).resolve().parent
-DATA = Path("/work/shared/data")
+DATA = HERE / "shared" / "data"  # the copy of the workplace's shared data
 
 
 def filters(where: dict) -> list[Filter]:
