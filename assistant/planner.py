@@ -6,10 +6,9 @@ from datetime import date
 
 from semantic_layer.catalog import Catalog
 from semantic_layer.formatting import format_value
-from semantic_layer.periods import month_end
 
 from .reading import Context, Frame, Reading, read
-from .timewords import TimeSpan, describe, unit_label
+from .timewords import TimeSpan, describe, unit_label, unit_of
 
 HELP = (
     "I answer questions about your subscription revenue from the loaded data, for example: "
@@ -124,7 +123,7 @@ class Planner:
         if s == e:
             return f"on {e.isoformat()}"
         span = reading.span if reading.span and (reading.span.start, reading.span.end) == (s, e) else None
-        label = describe(span) if span else describe(TimeSpan(s, e, unit_label(s, e, _unit(s, e))))
+        label = describe(span) if span else describe(TimeSpan(s, e, unit_label(s, e, unit_of(s, e))))
         if stock:
             return f"at the end of {label}, on {e.isoformat()}"
         return f"in {label}"
@@ -269,13 +268,3 @@ class Planner:
         figures = f"ARR **{arr}** (MRR {mrr})" if args.get("report") == "arr" else f"MRR **{mrr}** (ARR {arr})"
         return (f"{args['customers']:,} customers at {args['price']:,.2f} per {args.get('interval', 'month')} give {figures}."
                 f"\nFormula: {a['formula']}")
-
-
-def _unit(start: date, end: date) -> str | None:
-    if start.day == 1 and end == month_end(start):
-        return "month"
-    if start.day == 1 and start.month % 3 == 1 and (end.month - start.month) == 2 and end == month_end(end):
-        return "quarter"
-    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
-        return "year"
-    return None

@@ -7,16 +7,16 @@ from the tool calls of the conversation so far.
 """
 
 import re
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date
 
 from sqlglot import exp
 
 from semantic_layer.catalog import Catalog
-from semantic_layer.periods import month_end
+from semantic_layer.periods import month_end, split
 
-from .timewords import TimeSpan, describe, find_periods, shift, time_words, trailing, unit_label, unit_span
-from .vocabulary import AMBIGUOUS, Match, Vocabulary, normalize, tokens
+from .timewords import TimeSpan, describe, find_periods, shift, time_words, trailing, unit_label, unit_of, unit_span
+from .vocabulary import AMBIGUOUS, Match, Vocabulary, normalize
 
 STOCKS = {"mrr", "arr", "customers", "arpa", "opening_mrr"}
 POINT_METRICS = STOCKS | {"ltv"}
@@ -376,22 +376,8 @@ def _frame_span(frame: Frame | None, ctx: Context) -> TimeSpan | None:
     if not frame or "start" not in frame.args:
         return None
     start, end = date.fromisoformat(str(frame.args["start"])), date.fromisoformat(str(frame.args["end"]))
-    unit = _unit_of(start, end)
+    unit = unit_of(start, end)
     return TimeSpan(start, end, unit_label(start, end, unit), point=start == end, unit=unit)
-
-
-def _unit_of(start: date, end: date) -> str | None:
-    if start == end:
-        return "day"
-    if start.day == 1 and end == month_end(start):
-        return "month"
-    if start.day == 1 and start.month % 3 == 1 and end == month_end(date(start.year, start.month + 2, 1)):
-        return "quarter"
-    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
-        return "year"
-    if start.day == 1 and start.month in (1, 7) and end == month_end(date(start.year, start.month + 5, 1)):
-        return "half"
-    return None
 
 
 # ---- breakdowns, filters, grain, ranking -------------------------------------------------------
@@ -508,7 +494,6 @@ def _fit_grain(reading: Reading, text: str) -> None:
         days = (span.end - span.start).days
         reading.grain = "week" if days <= 62 else "month" if days <= 800 else "quarter"
     if reading.grain and span:
-        from semantic_layer.periods import split
         if len(split(span.start, span.end, reading.grain)) <= 1:
             reading.grain = None
 

@@ -403,6 +403,21 @@ def shift(span: TimeSpan, how: str) -> TimeSpan:
     return TimeSpan(moved.start, moved.end, unit_label(moved.start, moved.end, span.unit), point=span.point, unit=span.unit)
 
 
+def unit_of(start: date, end: date) -> str | None:
+    """The calendar unit that start..end is exactly, if any."""
+    if start == end:
+        return "day"
+    if start.day == 1 and end == month_end(start):
+        return "month"
+    if start.day == 1 and start.month % 3 == 1 and end == month_end(date(start.year, start.month + 2, 1)):
+        return "quarter"
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return "year"
+    if start.day == 1 and start.month in (1, 7) and end == month_end(date(start.year, start.month + 5, 1)):
+        return "half"
+    return None
+
+
 def unit_label(start: date, end: date, unit: str | None) -> str:
     if unit == "month" and start.day == 1 and end == month_end(start):
         return start.strftime("%B %Y")

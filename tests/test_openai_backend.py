@@ -2,7 +2,6 @@
 talking HTTP to a scripted server on 127.0.0.1, inside the same agent loop as the offline
 planner."""
 
-import json
 from datetime import date
 
 import pytest
