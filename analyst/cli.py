@@ -57,17 +57,20 @@ def import_cmd(paths, db, churn_recognition, reactivation_window_days, reporting
     Dashboard subscriptions CSV; add an fx_rates.csv for other currencies.
     """
     db = _db(db)
-    settings = settings_of(db)
     changes = {k: v for k, v in {
         "churn_recognition": churn_recognition,
         "reactivation_window_days": reactivation_window_days,
+        # Files read with --reporting-currency are quoted in it.
         "reporting_currency": reporting_currency.upper() if reporting_currency else None,
+        "fx_quote_currency": reporting_currency.upper() if reporting_currency else None,
     }.items() if v is not None}
-    settings = settings.model_copy(update=changes)
     try:
-        result = import_paths(db, list(paths), Settings.model_validate(settings.model_dump()))
-    except ImportRejected as exc:
+        settings = Settings.model_validate({**settings_of(db).model_dump(), **changes})
+        result = import_paths(db, list(paths), settings)
+    except (ImportRejected, QueryError) as exc:
         raise click.ClickException(str(exc))
+    except ValueError as exc:
+        raise click.ClickException(f"invalid setting: {exc}")
     click.echo(
         f"Imported {result.customers:,} customers and {result.subscription_rows:,} subscription rows "
         f"({result.first_date} .. {result.last_date}; currencies {', '.join(result.currencies)}) into {db}."
@@ -163,9 +166,9 @@ def query_cmd(metrics, start, end, grain, group_by, where, order_by, limit, gros
     try:
         engine = Engine.open(_db(db))
         if gross_margin is not None:
-            engine.settings = engine.settings.model_copy(update={"gross_margin": gross_margin})
+            engine.settings = Settings.model_validate({**engine.settings.model_dump(), "gross_margin": gross_margin})
         result = engine.run(query)
-    except QueryError as exc:
+    except (QueryError, ValueError) as exc:
         raise click.ClickException(str(exc))
     units = {m.name: m.unit for m in result.metrics}
     if as_json:

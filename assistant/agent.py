@@ -52,9 +52,8 @@ class Analyst:
 
     def __init__(self, engine: Engine, as_of: date | None = None, backend: Backend | None = None):
         self.engine = engine
-        self.as_of = as_of or engine.last_date
-        if self.as_of is None:
-            raise QueryError("the database holds no subscriptions")
+        # An empty data set has no last day: questions then resolve against today.
+        self.as_of = as_of or engine.last_date or date.today()
         self.backend = backend or Backend("openai" if llm.configured() else "offline")
         dims = list(engine.dimensions.customer) + list(engine.dimensions.item)
         values = {d: engine.dimension_values(d, limit=300) for d in dims if d not in ("customer_id",)}

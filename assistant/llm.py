@@ -1,5 +1,6 @@
 """The OpenAI-compatible backend (OpenAI, or local servers such as vLLM, Ollama, llama.cpp)."""
 
+import json
 import os
 
 from langchain_openai import ChatOpenAI
@@ -12,11 +13,18 @@ def configured() -> bool:
 
 
 def chat_model(base_url: str | None = None, model: str | None = None, api_key: str | None = None) -> ChatOpenAI:
+    configured_url = os.environ.get("OPENAI_BASE_URL") or None
+    # The environment's key goes only to the environment's endpoint: an app user who names
+    # another base URL brings their own key (else the server's key could be sent anywhere).
+    if base_url and base_url.rstrip("/") != (configured_url or "").rstrip("/"):
+        key = api_key or "not-needed"
+    else:
+        key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
     # Local servers speak only Chat Completions, so the Responses API stays off.
     return ChatOpenAI(
         model=model or os.environ.get("ANALYST_MODEL") or DEFAULT_MODEL,
-        base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
-        api_key=api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+        base_url=base_url or configured_url,
+        api_key=key,
         temperature=0,
         timeout=float(os.environ.get("ANALYST_LLM_TIMEOUT", "60")),
         max_retries=1,
@@ -26,7 +34,9 @@ def chat_model(base_url: str | None = None, model: str | None = None, api_key: s
 
 def system_prompt(as_of: str, first_date: str, last_date: str, dimensions: dict[str, list[str]], metrics: list[str],
                   currency: str) -> str:
-    dims = "\n".join(f"- {name}: {', '.join(values[:12])}{' ...' if len(values) > 12 else ''}" for name, values in dimensions.items())
+    # Values come from users' files: short, one line each, quoted as JSON strings.
+    dims = "\n".join(f"- {name}: {json.dumps([' '.join(v.split())[:40] for v in values[:12]])}"
+                     f"{' ...' if len(values) > 12 else ''}" for name, values in dimensions.items())
     return f"""You are a SaaS revenue analyst. You answer questions about the user's subscription data ONLY by calling
 the tools; you never write SQL and never state a number that a tool did not return.
 

@@ -216,7 +216,9 @@ class Planner:
         lines = [f"MRR went from {self._fmt(start, 'mrr', unit)} to **{self._fmt(end, 'mrr', unit)}** {when} "
                  f"({'+' if change >= 0 else '-'}{self._fmt(abs(change), 'mrr', unit)}"
                  + (f", {change / start * 100:+.1f}%" if start else "") + ")."]
-        for name in ("New", "Reactivation", "Expansion", "Contraction", "Churn", "FX"):
+        for name in ("New", "Reactivation", "Expansion", "Contraction", "Churn", "FX", "Moved between groups"):
+            if name not in steps:
+                continue
             amount = steps[name]
             lines.append(f"- {name}: {'+' if amount >= 0 else '-'}{self._fmt(abs(amount), 'mrr', unit)}")
             if name == "Expansion":

@@ -205,8 +205,9 @@ def _patterns():
 
     @add(r"\b(year|quarter|month|week)[\s-]to[\s-]date\b|\b(ytd|qtd|mtd|wtd)\b")
     def _to_date(m, a, f):
+        # Rulebook §5: year to date runs from 1 January, whatever the fiscal year.
         unit = (m.group(1) or {"ytd": "year", "qtd": "quarter", "mtd": "month", "wtd": "week"}[m.group(2).lower()]).lower()
-        return unit_span(unit, 0, a, f)
+        return unit_span(unit, 0, a)
 
     @add(r"\b(?:the\s+)?(quarter|month|year|week)\s+before\s+last\b")
     def _before_last(m, a, f):

@@ -7,6 +7,7 @@ one transaction: a rejected or failed import leaves the file exactly as it was.
 import json
 import os
 import shutil
+import threading
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from .sources import load_paths
 from .validate import Validator
 
 DEFAULT_DB = "analyst.duckdb"
+_ALIAS_LOCK = threading.Lock()
 
 
 def default_db_path() -> Path:
@@ -62,17 +64,16 @@ def _open_current_file(path: Path) -> duckdb.DuckDBPyConnection:
     a plain connect would return the old data set while an old connection is still open. A
     hard link named after the file's inode gives each version of the file its own instance; the
     link is removed at once (the open file stays readable)."""
-    alias = path.with_name(f".{path.name}.{os.stat(path).st_ino}.read")
-    try:
-        os.link(path, alias)
-    except FileExistsError:
-        pass
-    except OSError:
-        return duckdb.connect(str(path), read_only=True)
-    try:
-        return duckdb.connect(str(alias), read_only=True)
-    finally:
-        alias.unlink(missing_ok=True)
+    alias = path.with_name(f".{path.name}.{os.stat(path).st_ino}.{os.getpid()}.read")
+    with _ALIAS_LOCK:
+        try:
+            os.link(path, alias)
+        except OSError:  # no hard links here: the plain path (a reopen after an import may then be stale)
+            return duckdb.connect(str(path), read_only=True)
+        try:
+            return duckdb.connect(str(alias), read_only=True)
+        finally:
+            alias.unlink(missing_ok=True)
 
 
 def import_paths(db_path: Path | str, paths: list[Path], settings: Settings | None = None) -> ImportSummary:
@@ -93,12 +94,15 @@ def import_tables(
     running app that reads the old file is never disturbed and a failure leaves it untouched."""
     db_path = Path(db_path)
     settings = settings or settings_of(db_path)
-    settings = settings.model_copy(update={"fx_quote_currency": settings.reporting_currency})
+    # The files are read in the currency the data set is quoted in (fx_rates per unit of it, and
+    # blank currencies); a different reporting currency is reached through cross rates.
+    quote = settings.fx_quote_currency or settings.reporting_currency
+    settings = settings.model_copy(update={"fx_quote_currency": quote})
     with _replacement(db_path) as con:
         for raw in raws:
             con.register(f"raw_{raw.kind}", raw.table)
         columns = {raw.kind: raw.columns for raw in raws}
-        problems = Validator(con, columns, settings.reporting_currency).run()
+        problems = Validator(con, columns, quote).run()
         if problems:
             raise ImportRejected(problems)
         _replace_data(con, columns)
@@ -155,7 +159,10 @@ def settings_of(db_path: Path) -> Settings:
     """The settings stored with a data set (defaults when there is none yet)."""
     if not Path(db_path).exists():
         return Settings()
-    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error as exc:
+        raise QueryError(f"{db_path} is not a database this tool can read ({exc}).".replace("\n", " "))
     try:
         return stored_settings(con)
     finally:

@@ -94,9 +94,10 @@ def test_follow_ups_reuse_the_context(analyst):
     last_year = analyst.ask("vs the same period last year", thread)
     assert last_year.tool_calls[0].args["metrics"] == ["expansion_mrr"]
     assert last_year.computations[0]["comparison"]["period"]["start"] == "2024-10-01"
+    # Without a previous question, "what about Enterprise customers?" is read on its own.
     enterprise = analyst.ask("what about Enterprise customers?", analyst.new_thread())
-    assert enterprise.tool_calls == [] or enterprise.value is None or enterprise.tool_calls[0].name != "query_metrics" \
-        or enterprise.tool_calls[0].args.get("filters")
+    assert enterprise.tool_calls[0].args["metrics"] == ["customers"]
+    assert enterprise.tool_calls[0].args["filters"] == [{"dimension": "segment", "op": "eq", "values": ["Enterprise"]}]
 
 
 def test_follow_up_filter_and_metric_swap(analyst):

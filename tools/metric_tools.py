@@ -183,8 +183,13 @@ def mrr_bridge(engine: Engine, args) -> tuple[str, dict]:
         ("Contraction", -row["contraction_mrr"], "relative"),
         ("Churn", -row["churned_mrr"], "relative"),
         ("FX", row["fx_mrr"], "relative"),
-        ("MRR at end", row["mrr"], "total"),
     ]
+    # Filtered by plan / product / currency, items that change group move MRR without a
+    # movement of that group (rulebook §4 attributes a change to one row): show it.
+    moved = row["mrr"] - sum(amount for _, amount, _ in steps)
+    if abs(moved) > 1e-6:
+        steps.append(("Moved between groups", moved, "relative"))
+    steps.append(("MRR at end", row["mrr"], "total"))
     currency = engine.settings.reporting_currency
     discount_up = row["expansion_mrr"] - row["upgrade_mrr"] - row["cross_sell_mrr"] - row["seat_expansion_mrr"]
     discount_down = row["contraction_mrr"] - row["downgrade_mrr"] - row["item_removed_mrr"] - row["seat_contraction_mrr"]
@@ -197,7 +202,9 @@ def mrr_bridge(engine: Engine, args) -> tuple[str, dict]:
         ("Contraction", step["Contraction"]),
         ("  downgrades", -row["downgrade_mrr"]), ("  removed items", -row["item_removed_mrr"]),
         ("  seat contraction", -row["seat_contraction_mrr"]), ("  new discounts / price cuts", -discount_down),
-        ("Churn", step["Churn"]), ("FX", step["FX"]), ("MRR at end", step["MRR at end"]),
+        ("Churn", step["Churn"]), ("FX", step["FX"]),
+        *([("Moved between groups", step["Moved between groups"])] if "Moved between groups" in step else []),
+        ("MRR at end", step["MRR at end"]),
     ]]
     computation = Computation(
         tool="mrr_bridge", title="MRR bridge", value=row["mrr"], unit=currency, metric="mrr",

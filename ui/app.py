@@ -21,6 +21,8 @@ from .workspace import Workspace
 
 log = logging.getLogger(__name__)
 STREAM_INTERVAL = 0.08  # seconds between streamed updates of an answer
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+MAX_UPLOAD = "500mb"
 EXAMPLES = [
     "What is our MRR?",
     "How did we do last month?",
@@ -181,9 +183,14 @@ def parse_auth(text: str | None) -> tuple[str, str] | None:
 
 def serve(db: Path, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, as_of: date | None = None,
           block: bool = True):
+    credentials = parse_auth(auth or os.environ.get("ANALYST_AUTH"))
+    if host not in LOCAL_HOSTS and credentials is None:
+        # Anyone who can reach the app can replace the data set and use the server's model key.
+        raise ValueError(f"serving on {host} (not this machine only) needs a login: add --auth user:password "
+                         "or set ANALYST_AUTH")
     warm_up()
     demo = build(Workspace(db), as_of)
     demo.queue(default_concurrency_limit=8)
-    demo.launch(server_name=host, server_port=port, auth=parse_auth(auth or os.environ.get("ANALYST_AUTH")),
-                prevent_thread_lock=not block, show_error=False, quiet=not block)
+    demo.launch(server_name=host, server_port=port, auth=credentials, prevent_thread_lock=not block,
+                show_error=False, quiet=not block, max_file_size=MAX_UPLOAD)
     return demo

@@ -1,8 +1,15 @@
 """Markdown of an answer's computations, shared by the chat and the reports."""
 
+import html
+
 from datetime import date
 
 MAX_ROWS = 25
+
+
+def escape(text: str) -> str:
+    """Data from users' files (customer names) stays text in Markdown and HTML."""
+    return html.escape(str(text), quote=False)
 
 
 def cell(value) -> str:
@@ -14,7 +21,7 @@ def cell(value) -> str:
         return f"{value:,.2f}"
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return escape(value).replace("|", "\\|").replace("\n", " ")
 
 
 def table(rows: list[dict], limit: int = MAX_ROWS) -> str:

@@ -16,7 +16,7 @@ from openpyxl.styles import Font
 from assistant.answer import Answer
 
 from . import charts
-from .markdown import computation, period_text
+from .markdown import computation, escape, period_text
 
 FORMATS = ("md", "html", "pdf", "csv", "xlsx")
 Item = tuple[str, Answer]
@@ -33,10 +33,10 @@ def write(items: list[Item], fmt: str, path: Path, title: str = "Revenue report"
 
 # ---- Markdown and HTML -------------------------------------------------------------------
 def to_markdown(items: list[Item], title: str, images: bool = True) -> str:
-    lines = [f"# {title}", "", f"*Generated {datetime.now():%Y-%m-%d %H:%M}.*", ""]
+    lines = [f"# {escape(title)}", "", f"*Generated {datetime.now():%Y-%m-%d %H:%M}.*", ""]
     appendix = []
     for n, (question, answer) in enumerate(items, start=1):
-        lines += [f"## {n}. {question}", "", answer.answer, ""]
+        lines += [f"## {n}. {escape(question)}", "", escape(answer.answer), ""]
         for c in answer.computations:
             body = computation(c, with_sql=False)
             if body:
@@ -67,7 +67,7 @@ img { max-width: 100%; }
 
 def _html_file(items, path, title):
     body = markdown_lib.markdown(to_markdown(items, title), extensions=["tables", "fenced_code"])
-    path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+    path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
                     f"<style>{STYLE}</style></head><body>{body}</body></html>", encoding="utf-8")
 
 
@@ -170,7 +170,7 @@ def _csv_file(items, path, title):
         writer.writeheader()
         for n, question, rows in blocks:
             for row in rows:
-                writer.writerow({"question_number": n, "question": question, **row})
+                writer.writerow({k: _safe(v) for k, v in {"question_number": n, "question": question, **row}.items()})
 
 
 def _xlsx_file(items, path, title):
@@ -182,8 +182,8 @@ def _xlsx_file(items, path, title):
         cell.font = Font(bold=True)
     for n, (question, answer) in enumerate(items, start=1):
         period = answer.period or {}
-        summary.append([n, question, answer.value, answer.unit, _date(period.get("start")), _date(period.get("end")),
-                        answer.formula, answer.answer])
+        summary.append([n, _safe(question), answer.value, answer.unit, _date(period.get("start")), _date(period.get("end")),
+                        answer.formula, _safe(answer.answer)])
     for n, question, rows in _tables(items):
         sheet = book.create_sheet(f"{n} {_sheet_name(question)}"[:31])
         columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -207,4 +207,11 @@ def _cell(value):
     """Numbers stay numbers and ISO dates become dates, so the sheet can compute with them."""
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return date.fromisoformat(value)
+    return _safe(value)
+
+
+def _safe(value):
+    """Text that a spreadsheet would run as a formula (a name starting with '=') stays text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
     return value

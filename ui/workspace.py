@@ -51,13 +51,14 @@ class Workspace:
         """The assistant for these settings on the current data set, held for one question."""
         with self._lock:
             gen = self._current
-            gen.users += 1
             key = (as_of, backend.kind, backend.base_url, backend.model, backend.api_key)
             analyst = gen.analysts.get(key)
             if analyst is None:
+                analyst = Analyst(gen.engine, as_of=as_of, backend=backend)
                 if len(gen.analysts) >= MAX_ANALYSTS:
                     gen.analysts.pop(next(iter(gen.analysts)))
-                analyst = gen.analysts[key] = Analyst(gen.engine, as_of=as_of, backend=backend)
+                gen.analysts[key] = analyst
+            gen.users += 1
         try:
             yield analyst, gen.number
         finally:
@@ -99,7 +100,11 @@ class Workspace:
     def describe(self) -> str:
         """What data is loaded, for the side panel."""
         with self.analyst(None, Backend("offline")) as (analyst, _):
-            s = summary(analyst.engine.con.cursor())
+            cursor = analyst.engine.con.cursor()
+            try:
+                s = summary(cursor)
+            finally:
+                cursor.close()
             imported = analyst.engine.fetch("SELECT max(imported_at) AS at FROM imports")[0]["at"]
             settings = analyst.engine.settings
         when = f"{imported:%Y-%m-%d %H:%M} UTC" if imported else "unknown"
