@@ -1,7 +1,9 @@
 """One agent loop (LangChain create_agent) over the metric tools, with either backend."""
 
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +30,7 @@ from .vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 MAX_MODEL_CALLS = 6
 MAX_TOOL_CALLS = 8
+MAX_THREADS = 500  # conversations kept in memory per assistant; the oldest are forgotten
 
 
 def _tool_error(exc: Exception, request) -> str:
@@ -63,6 +66,9 @@ class Analyst:
                                engine.first_date)
         self.planner = Planner(self.context)
         self.tools = build_tools(engine)
+        self.checkpointer = InMemorySaver()
+        self.threads: OrderedDict[str, None] = OrderedDict()
+        self._threads_lock = threading.Lock()
         self.agent = self._build_agent()
 
     def _build_agent(self):
@@ -76,7 +82,7 @@ class Analyst:
                 self.as_of.isoformat(), str(self.engine.first_date), str(self.engine.last_date), shown,
                 list(self.engine.catalog.metrics), self.engine.settings.reporting_currency)
         return create_agent(
-            model, self.tools, system_prompt=prompt, checkpointer=InMemorySaver(),
+            model, self.tools, system_prompt=prompt, checkpointer=self.checkpointer,
             middleware=[
                 ModelCallLimitMiddleware(run_limit=MAX_MODEL_CALLS, exit_behavior="end"),
                 ToolCallLimitMiddleware(run_limit=MAX_TOOL_CALLS, exit_behavior="end"),
@@ -105,6 +111,7 @@ class Analyst:
     def stream(self, question: str, thread_id: str | None = None) -> Iterator[object]:
         """Yields ("tool_call", call) / ("token", text) events as they happen, then the Answer."""
         thread_id = thread_id or self.new_thread()
+        self._remember(thread_id)
         config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 100}  # the middleware limits steps first
         before = len(self._messages(config))
         try:
@@ -137,6 +144,13 @@ class Analyst:
                                   + ". Trust the figures in the computation below.")
         answer.follow_ups = suggest(answer)
         yield answer
+
+    def _remember(self, thread_id: str) -> None:
+        with self._threads_lock:  # sessions ask from several threads at once
+            self.threads[thread_id] = None
+            self.threads.move_to_end(thread_id)
+            while len(self.threads) > MAX_THREADS:
+                self.checkpointer.delete_thread(self.threads.popitem(last=False)[0])
 
     def _messages(self, config) -> list:
         state = self.agent.get_state(config)

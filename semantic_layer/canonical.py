@@ -49,7 +49,3 @@ TABLES = {
     "subscriptions": SUBSCRIPTION_COLUMNS,
     "fx_rates": FX_COLUMNS,
 }
-
-# Item attributes a query may group or filter by (rulebook §4); any further subscription
-# column the user supplied joins them.
-ITEM_ATTRIBUTES = ("plan", "product", "currency")
