@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from semantic_layer.catalog import load_catalog
 from semantic_layer.compiler import Filter, MetricQuery
@@ -107,8 +108,9 @@ def settings_cmd(assignments, db):
 
 @main.command("metrics")
 @click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
-def metrics_cmd(as_json):
-    """List the metric catalog with formulas."""
+@db_option
+def metrics_cmd(as_json, db):
+    """List the metric catalog with formulas (the same for every database)."""
     catalog = load_catalog()
     if as_json:
         click.echo(json.dumps([m.model_dump(exclude_none=True) for m in catalog.metrics.values()], indent=2))
@@ -161,8 +163,8 @@ def query_cmd(metrics, start, end, grain, group_by, where, order_by, limit, gros
             metrics=[m.strip() for m in metrics.split(",") if m.strip()], start=start, end=end, grain=grain,
             group_by=list(group_by), filters=_filters(where), order_by=order_by, limit=limit,
         )
-    except ValueError as exc:
-        raise click.ClickException(str(exc))
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
     try:
         engine = Engine.open(_db(db))
         if gross_margin is not None:
@@ -244,16 +246,16 @@ def ask_cmd(question, db, as_of, model, as_json, show_sql):
 @_with(ask_options)
 @click.option("--sql", "show_sql", is_flag=True, help="Show the full SQL of every computation.")
 def chat_cmd(db, as_of, model, show_sql):
-    """A conversation in the terminal; follow-up questions use the context (empty line or Ctrl-D ends)."""
+    """A conversation in the terminal; follow-up questions use the context (exit, an empty line or Ctrl-D ends)."""
     analyst = _analyst(db, as_of, model)
     thread = analyst.new_thread()
-    click.echo(f"Ask about your revenue (as of {analyst.as_of}); an empty line ends.")
+    click.echo(f"Ask about your revenue (as of {analyst.as_of}); 'exit' or an empty line ends.")
     while True:
         try:
             question = input("> ").strip()
         except (EOFError, KeyboardInterrupt):
             break
-        if not question:
+        if not question or question.lower() in ("exit", "quit", "bye", "q", ":q"):
             break
         _print_answer(analyst.ask(question, thread), show_sql)
         click.echo("")
@@ -272,7 +274,7 @@ def report_cmd(questions, db, as_of, model, fmt, output, title):
     analyst = _analyst(db, as_of, model)
     thread = analyst.new_thread()
     items = [(q, analyst.ask(q, thread)) for q in questions]
-    report.write(items, fmt, output, title)
+    report.write(items, fmt, output, title, context=f"{_db(db).name}, as of {analyst.as_of}")
     click.echo(f"Wrote {output} ({len(items)} answer{'s' if len(items) != 1 else ''}).")
 
 

@@ -59,8 +59,9 @@ class Analyst:
         self.as_of = as_of or engine.last_date or date.today()
         self.backend = backend or Backend("openai" if llm.configured() else "offline")
         dims = list(engine.dimensions.customer) + list(engine.dimensions.item)
-        values = {d: engine.dimension_values(d, limit=300) for d in dims if d not in ("customer_id",)}
-        values["name"] = [v for v in values.get("name", []) if len(v.split()) >= 2]
+        values = {d: engine.dimension_values(d, limit=300) for d in dims if d not in ("customer_id", "name")}
+        if "name" in dims:  # every customer can be named; one-word names are too easily ordinary words
+            values["name"] = [v for v in engine.dimension_values("name", limit=1_000_000) if len(v.split()) >= 2]
         self.vocabulary = Vocabulary.build(engine.catalog, values)
         self.context = Context(engine.catalog, self.vocabulary, self.as_of, engine.settings.fiscal_year_start_month,
                                engine.first_date)

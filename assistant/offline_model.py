@@ -27,10 +27,16 @@ def last_question_index(messages: list[BaseMessage]) -> int:
 
 
 def previous_frame(messages: list[BaseMessage]) -> Frame | None:
-    """The latest data request made before the current question."""
-    for message in reversed(messages[: last_question_index(messages)]):
+    """The latest data request made before the current question, or the clarifying question
+    just asked (with the question it was about)."""
+    earlier = messages[: last_question_index(messages)]
+    for i in range(len(earlier) - 1, -1, -1):
+        message = earlier[i]
         if isinstance(message, AIMessage):
             for call in message.tool_calls:
+                if call["name"] == "ask_clarification" and i > last_question_index(earlier):
+                    asked = earlier[last_question_index(earlier)].content
+                    return Frame("ask_clarification", {**call["args"], "asked": str(asked)})
                 if call["name"] in DATA_TOOLS:
                     return Frame(call["name"], call["args"])
     return None

@@ -18,6 +18,19 @@ HELP = (
 )
 
 
+def scope(filters: list[dict] | None) -> str:
+    """The filters an answer is limited to, in words (" for segment Enterprise and country DE")."""
+    if not filters:
+        return ""
+    parts = []
+    for f in filters:
+        values = ", ".join(f["values"])
+        f = {**f, "dimension": "customer" if f["dimension"] == "name" else f["dimension"]}
+        parts.append({"eq": f"{f['dimension']} {values}", "in": f"{f['dimension']} in {values}",
+                      "ne": f"{f['dimension']} other than {values}", "not_in": f"{f['dimension']} not in {values}"}[f["op"]])
+    return " for " + " and ".join(parts)
+
+
 @dataclass
 class ToolCall:
     name: str
@@ -109,6 +122,8 @@ class Planner:
                 said = f"{value}: {said}"
             parts.append(said)
         text = "\n\n".join(p for p in parts if p)
+        if plan.reading.warnings:
+            text = " ".join(w[0].upper() + w[1:] + "." for w in plan.reading.warnings) + "\n\n" + text
         if plan.reading.notes:
             text += "\n\n(" + "; ".join(plan.reading.notes) + ")"
         return text
@@ -133,7 +148,7 @@ class Planner:
         main = args.get("order_by") or metrics[0]
         metric = self.catalog.get(main)
         unit = a.get("unit")
-        when = self._period_words(reading, args["start"], args["end"], main)
+        when = self._period_words(reading, args["start"], args["end"], main) + scope(args.get("filters"))
         table = a["table"]
         lines = []
         if args.get("group_by"):
@@ -148,28 +163,36 @@ class Planner:
                 if others:
                     lines.append("Then: " + "; ".join(others) + ".")
             else:
-                lines.append(f"{metric.label} {when} by {', '.join(dims)}:")
+                stock = not self.catalog.is_flow(main)
+                if args.get("grain"):
+                    lines.append(f"{metric.label} by {args['grain']} and {', '.join(dims)}, {args['start']} to {args['end']}"
+                                 f"{scope(args.get('filters'))}{' (on each period' + chr(39) + 's last day)' if stock else ''}:")
+                else:
+                    lines.append(f"{metric.label} {when} by {', '.join(dims)}:")
                 for r in rows[:25]:
-                    period = f"{r['period_start']}: " if args.get("grain") else ""
+                    period = f"{r['period_end' if stock else 'period_start']}: " if args.get("grain") else ""
                     lines.append(f"- {period}{', '.join(str(r[d]) for d in dims)}: {self._fmt(r[main], main, unit)}")
                 if len(rows) > 25:
                     lines.append(f"- ... {len(rows) - 25} more rows in the table")
                 if a.get("value") is not None:
-                    lines.append(f"Total: **{self._fmt(a['value'], main, unit)}**.")
+                    total = f"Total on {rows[-1]['period_end']}" if stock and args.get("grain") else "Total"
+                    lines.append("")
+                    lines.append(f"{total}: **{self._fmt(a['value'], main, unit)}**.")
         elif args.get("grain") and len(table) > 1:
-            lines.append(f"{metric.label} by {args['grain']} {when}:")
+            lines.append(f"{metric.label} by {args['grain']}, {args['start']} to {args['end']}{scope(args.get('filters'))}:")
             for r in table:
                 lines.append(f"- {r['period_start']} to {r['period_end']}: " + ", ".join(
                     f"{self._fmt(r[m], m, unit)}" + (f" ({self.catalog.get(m).label})" if len(metrics) > 1 else "") for m in metrics))
             if a.get("value") is not None:
-                total_word = "Total" if self.catalog.is_flow(main) else "Latest"
+                total_word = "Total" if self.catalog.is_flow(main) else f"On {table[-1]['period_end']}"
+                lines.append("")
                 lines.append(f"{total_word}: **{self._fmt(a['value'], main, unit)}**.")
         else:
             row = table[0]
-            first = f"{metric.label} was **{self._fmt(row[main], main, unit)}** {when}."
-            lines.append(first)
-            for m in metrics[1:]:
-                lines.append(f"{self.catalog.get(m).label} was **{self._fmt(row[m], m, unit)}** {when}.")
+            for m in metrics:
+                label, value = self.catalog.get(m).label, self._fmt(row[m], m, unit)
+                verb = ":" if self.catalog.get(m).unit == "count" else " was"
+                lines.append(f"{label}{verb} **{value}** {when}.")
             if row[main] is None:
                 lines.append("It is undefined: its denominator is 0 for this period.")
         comparison = a.get("comparison")
@@ -184,7 +207,9 @@ class Planner:
                 change = self._fmt(abs(comparison["change"]), main, unit)
                 if metric.unit == "percent":
                     change = f"{abs(comparison['change']):,.1f} percentage points"
-                sentence += f": a change of {sign}{change}"
+                later_first = c_start < args["start"]
+                direction = "since then" if later_first else "from the first period to the second"
+                sentence += f": a change of {sign}{change} {direction}"
                 if comparison["change_percent"] is not None and metric.unit != "percent":
                     sentence += f" ({comparison['change_percent']:+.1f}%)"
             lines.append(sentence + ".")
@@ -211,7 +236,7 @@ class Planner:
         steps = {i["step"].strip(): i["amount"] for i in a["inputs"]}
         unit = a["unit"]
         start, end = steps["MRR at start"], steps["MRR at end"]
-        when = self._period_words(reading, args["start"], args["end"])
+        when = self._period_words(reading, args["start"], args["end"]) + scope(args.get("filters"))
         change = end - start
         lines = [f"MRR went from {self._fmt(start, 'mrr', unit)} to **{self._fmt(end, 'mrr', unit)}** {when} "
                  f"({'+' if change >= 0 else '-'}{self._fmt(abs(change), 'mrr', unit)}"
@@ -220,7 +245,8 @@ class Planner:
             if name not in steps:
                 continue
             amount = steps[name]
-            lines.append(f"- {name}: {'+' if amount >= 0 else '-'}{self._fmt(abs(amount), 'mrr', unit)}")
+            sign = "" if abs(amount) < 0.005 else "+" if amount > 0 else "-"
+            lines.append(f"- {name}: {sign}{self._fmt(abs(amount), 'mrr', unit)}")
             if name == "Expansion":
                 lines.append(f"  (upgrades {self._fmt(steps['upgrades'], 'mrr', unit)}, cross-sells "
                              f"{self._fmt(steps['cross-sells'], 'mrr', unit)}, seats {self._fmt(steps['seat expansion'], 'mrr', unit)})")
@@ -237,7 +263,8 @@ class Planner:
         if movement == "mrr":
             head = f"Largest customers by MRR on {args['end']}"
         else:
-            head = f"Customers with {a['title'].split(' by ', 1)[1]} {self._period_words(reading, args['start'], args['end'])}"
+            head = (f"Customers with {a['title'].split(' by ', 1)[1]} {self._period_words(reading, args['start'], args['end'])}"
+                    + scope(args.get("filters")))
         if not rows:
             return f"{head}: none."
         lines = [f"{head} ({len(rows)} shown, {'largest' if args.get('descending', True) else 'smallest'} first):"]

@@ -15,7 +15,7 @@ from sqlglot import exp
 from semantic_layer.catalog import Catalog
 from semantic_layer.periods import month_end, split
 
-from .timewords import TimeSpan, describe, find_periods, shift, time_words, trailing, unit_label, unit_of, unit_span
+from .timewords import MONTHS as MONTH_WORDS, TimeSpan, describe, find_periods, shift, time_words, trailing, unit_label, unit_of, unit_span
 from .vocabulary import AMBIGUOUS, Match, Vocabulary, normalize
 
 STOCKS = {"mrr", "arr", "customers", "arpa", "opening_mrr"}
@@ -124,7 +124,8 @@ class Reading:
     message: str | None = None
     calc: dict | None = None
     versus: tuple[str, list[str]] | None = None  # "Enterprise vs SMB": one query per value, the first is the headline
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # assumptions, said after the answer
+    warnings: list[str] = field(default_factory=list)  # what the user must see first
 
 
 @dataclass
@@ -137,6 +138,8 @@ class Context:
 
 
 def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
+    if frame is not None and frame.tool == "ask_clarification":
+        return _answer_to_clarification(question, ctx, frame)
     text = normalize(question)
     words = text.split()
     if not words:
@@ -184,6 +187,12 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
         span = spans[0] if spans else (_frame_span(frame, ctx) if follow_up else None) or _default_flow_span(ctx)
         return Reading("bridge", span=_as_range(span, ctx), filters=filters)
 
+    if spans and spans[0].start > ctx.as_of:
+        return Reading("unanswerable", metrics=metrics or ["mrr"],
+                       message=f"the future: it ends on {ctx.as_of.isoformat()} and I don't forecast "
+                               f"({describe(spans[0])} starts after that)")
+    if follow_up and ambiguous and not metrics:
+        return _clarify(ambiguous, ctx, spans or [_frame_span(frame, ctx)] if _frame_span(frame, ctx) else spans)
     if follow_up:
         reading = _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, grain, compare)
         if reading:
@@ -198,6 +207,8 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
     reading = Reading("metrics", metrics=metrics, filters=filters, group_by=group_by, grain=grain, compare=compare,
                       versus=versus)
     reading.span, reading.notes = _main_span(metrics, spans, ctx)
+    reading.warnings += _unmatched_names(question, ctx.vocabulary, words, used)
+    reading.warnings += _outside_data(reading.span, ctx)
     if compare is None and len(spans) > 1:
         reading.compare = spans[1]
     if compare is None and _asks_change(text) and len(spans) <= 1:
@@ -378,6 +389,32 @@ def _frame_span(frame: Frame | None, ctx: Context) -> TimeSpan | None:
     start, end = date.fromisoformat(str(frame.args["start"])), date.fromisoformat(str(frame.args["end"]))
     unit = unit_of(start, end)
     return TimeSpan(start, end, unit_label(start, end, unit), point=start == end, unit=unit)
+
+
+def _outside_data(span: TimeSpan, ctx: Context) -> list[str]:
+    if ctx.first_date and span.end < ctx.first_date:
+        return [f"the data starts on {ctx.first_date.isoformat()}, after this period, so there is nothing to count yet"]
+    if ctx.first_date and span.start < ctx.first_date:
+        return [f"the data starts on {ctx.first_date.isoformat()}; earlier days count as no revenue"]
+    return []
+
+
+KNOWN_CAPITALS = {"mrr", "arr", "nrr", "grr", "ltv", "arpa", "arpu", "cac", "ttm", "ltm", "ytd", "mtd", "qtd", "usd", "eur",
+                  "gbp", "fx", "saas", "fy", "what", "how", "which", "who", "show", "give", "list", "i", "we", "our"}
+
+
+def _unmatched_names(question: str, vocab: Vocabulary, words: list[str], used: set[int]) -> list[str]:
+    """Capitalised words after "for", "in", "from" that name nothing in the data ("MRR for Acme"):
+    the answer covers everyone, so say so instead of answering as if they had been found."""
+    found = []
+    for m in re.finditer(r"\b(?:for|in|from|at|of|by)\s+((?:[A-Z][\w&'.-]*\s?){1,4})", question):
+        name = m.group(1).strip()
+        tokens = normalize(name).split()
+        if not tokens or all(t in KNOWN_CAPITALS or t in MONTH_WORDS or t in vocab.metric_words or t in vocab.known_words
+                             or re.fullmatch(r"q[1-4]|h[12]|fy\d*|\d+|[a-z]", t) for t in tokens):
+            continue
+        found.append(f"nothing in the data is called '{name}', so this is for all customers")
+    return found
 
 
 # ---- breakdowns, filters, grain, ranking -------------------------------------------------------
@@ -575,6 +612,25 @@ def _span_phrase(span: TimeSpan) -> str:
 
 
 # ---- follow-ups ----------------------------------------------------------------------------
+def _answer_to_clarification(question: str, ctx: Context, frame: Frame) -> Reading:
+    """A reply to a clarifying question: an option's number, an option, or a short answer that
+    keeps the period and filters of the question that was asked."""
+    options = frame.args.get("options", [])
+    choice = question.strip().rstrip(".)")
+    if choice.isdigit() and 1 <= int(choice) <= len(options):
+        return read(options[int(choice) - 1], ctx)
+    asked = frame.args.get("asked", "")
+    reading = read(question, ctx)
+    if reading.intent != "metrics":
+        return reading
+    merged = read(f"{question} {asked}", ctx)
+    if merged.intent == "metrics" and merged.metrics and set(reading.metrics) <= set(merged.metrics):
+        merged.metrics = reading.metrics
+        return merged
+    return reading
+
+
+
 FOLLOW_UP_START = re.compile(
     r"^(and|what about|how about|same|now|ok|okay|also|then|but|break|split|show|only|just|compare|vs|versus|"
     r"for|in|by|per|which|who|why|what drove|drill|zoom|excluding|without|except|the (quarter|month|year|week|period)|"

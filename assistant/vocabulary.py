@@ -149,6 +149,7 @@ class Vocabulary:
     value_phrases: dict[str, list[tuple[str, bool]]]  # "dim=value" -> phrases (weak = needs its dimension named)
     plan_families: dict[str, list[str]] = field(default_factory=dict)  # first word -> plans
     metric_words: set[str] = field(default_factory=set)
+    known_words: set[str] = field(default_factory=set)  # every word of a dimension name or value
 
     @classmethod
     def build(cls, catalog: Catalog, dimension_values: dict[str, list[str]]) -> "Vocabulary":
@@ -187,7 +188,9 @@ class Vocabulary:
                 value_phrases[key] = list(dict.fromkeys(entries))
                 if dim == "plan" and len(phrase.split()) > 1:
                     plan_families.setdefault(phrase.split()[0], []).append(value)
-        return cls(metric_phrases, dimension_phrases, value_phrases, plan_families, metric_words)
+        known = {w for entries in list(dimension_phrases.values()) + list(value_phrases.values()) for p, _ in entries
+                 for w in p.split()}
+        return cls(metric_phrases, dimension_phrases, value_phrases, plan_families, metric_words, known)
 
     def metrics(self, words: list[str]) -> list[Match]:
         return best_non_overlapping(find_phrases(words, self.metric_phrases))

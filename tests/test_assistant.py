@@ -230,3 +230,41 @@ def test_paraphrased_questions(analyst):
     (tests/data/paraphrases.jsonl; values from the semantic layer by tests/data/expected_paraphrases.py)."""
     score, misses = evaluate(analyst, Path(__file__).parent / "data" / "paraphrases.jsonl")
     assert score >= 0.95, "\n".join(misses)
+
+
+def test_changes_run_forward_in_time(analyst):
+    """'Compare MRR in 2024 and 2025' grew: the change is positive whichever period is named first."""
+    answer = analyst.ask("Compare MRR in 2024 and 2025")
+    comparison = answer.computations[0]["comparison"]
+    assert answer.value == pytest.approx(197922.25631, abs=0.01)
+    assert comparison["change"] > 0 and comparison["change_percent"] > 0
+    assert "+136,234.30 USD" in answer.answer
+
+
+def test_filters_are_stated_and_unknown_names_are_said(analyst):
+    assert "for segment Enterprise" in analyst.ask("What is ARPA for Enterprise?").answer
+    narnia = analyst.ask("MRR in Narnia")
+    assert narnia.answer.startswith("Nothing in the data is called 'Narnia', so this is for all customers.")
+    assert "for customer Coral Loop Works" in analyst.ask("MRR for Coral Loop Works").answer
+
+
+def test_replies_to_a_clarifying_question_keep_its_period(analyst):
+    thread = analyst.new_thread()
+    asked = analyst.ask("What was churn in Q1 2026?", thread)
+    assert asked.clarification is not None
+    short = analyst.ask("Churned MRR", thread)
+    assert short.period == {"start": "2026-01-01", "end": "2026-03-31"}
+    thread = analyst.new_thread()
+    analyst.ask("What was new MRR last quarter?", thread)
+    follow = analyst.ask("what about churn?", thread)
+    assert follow.clarification["options"][0] == "Churned MRR in Q1 2026"
+    picked = analyst.ask("2", thread)
+    assert picked.tool_calls[0].args["metrics"] == ["customer_churn_rate"]
+    assert picked.period == {"start": "2026-01-01", "end": "2026-03-31"}
+
+
+def test_no_forecasts_and_no_data_before_the_data(analyst):
+    future = analyst.ask("What will MRR be in Q3 2026?")
+    assert future.value is None and "don't forecast" in future.answer
+    early = analyst.ask("What was MRR in 2021?")
+    assert early.answer.startswith("The data starts on 2022-01-02")

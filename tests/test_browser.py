@@ -38,7 +38,7 @@ def page(acme_db, tmp_path_factory):
 
 
 def test_ask_read_open_follow_up_and_export(page):
-    box = page.get_by_placeholder("Type a message...")
+    box = page.locator("textarea").first  # the chat input (its placeholder goes after the first message)
     box.fill("What was expansion MRR last quarter?")
     box.press("Enter")
     page.get_by_text("19,419.55 USD").first.wait_for()

@@ -74,7 +74,7 @@ def test_exports_open(app, tmp_path):
     assert "SELECT" in text and "Appendix: SQL" in text
     xlsx = client.predict("This answer", "xlsx", api_name="/export")
     book = load_workbook(xlsx)
-    assert book["Answers"]["C2"].value == pytest.approx(19419.552876666665)
+    assert book["Answers"]["C3"].value == pytest.approx(19419.552876666665)
     sheet = book.worksheets[1]
     header = [c.value for c in sheet[1]]
     values = [row[header.index("expansion_mrr")] for row in sheet.iter_rows(min_row=2, values_only=True)]

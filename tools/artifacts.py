@@ -24,6 +24,8 @@ class Chart(BaseModel):
 
 
 class Comparison(BaseModel):
+    """The other period's value; change = later period's value - earlier period's."""
+
     period: Period
     value: float | None
     change: float | None

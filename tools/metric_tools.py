@@ -144,16 +144,16 @@ def query_metrics(engine: Engine, args) -> tuple[str, dict]:
         other = engine.run(query.model_copy(update={"start": compare.start, "end": compare.end}), with_measures=False)
         computation.sql.append(other.sql)
         if single:
-            before = other.rows[0][main.name]
-            change = None if value is None or before is None else value - before
-            percent = None if change is None or not before else change / abs(before) * 100
-            computation.comparison = Comparison(period=Period(start=compare.start, end=compare.end), value=before,
+            other_value = other.rows[0][main.name]
+            # The change runs forward in time, whichever period was named first.
+            earlier, later = (other_value, value) if compare.start < args.start else (value, other_value)
+            change = None if earlier is None or later is None else later - earlier
+            percent = None if change is None or not earlier else change / abs(earlier) * 100
+            computation.comparison = Comparison(period=Period(start=compare.start, end=compare.end), value=other_value,
                                                 change=change, change_percent=percent)
-            computation.chart = Chart(
-                kind="bar", title=main.label, x="period", series=[main.name], unit=unit,
-                rows=[{"period": f"{compare.start}..{compare.end}", main.name: before},
-                      {"period": f"{args.start}..{args.end}", main.name: value}],
-            )
+            bars = sorted([(compare.start, compare.end, other_value), (args.start, args.end, value)])
+            computation.chart = Chart(kind="bar", title=main.label, x="period", series=[main.name], unit=unit,
+                                      rows=[{"period": f"{s}..{e}", main.name: v} for s, e, v in bars])
         else:
             computation.notes.append(f"comparison period {compare.start}..{compare.end} shown in the table")
             computation.table += jsonable([{**r, "compared": True} for r in _result_rows(other)])

@@ -16,6 +16,7 @@ from assistant.answer import Answer
 from semantic_layer.errors import ImportRejected, QueryError
 
 from . import report
+from .markdown import escape
 from .messages import answer_messages, error_message, step
 from .workspace import Workspace
 
@@ -79,6 +80,7 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
                             last = time.monotonic()
                             yield shown + [gr.ChatMessage(content=text)], session
             session["items"].append((message, answer.model_dump(mode="json")))
+            session["as_of"] = analyst.as_of.isoformat()
             yield answer_messages(answer), session
         except (QueryError, ValueError) as exc:
             yield error_message(str(exc)), session
@@ -94,7 +96,9 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
         try:
             result = workspace.import_files([Path(f) for f in files], progress)
         except ImportRejected as exc:
-            return gr.update(), "**Import rejected** — nothing was changed.\n\n```\n" + str(exc) + "\n```"
+            problems = "\n".join(f"- {escape(str(p))}" for p in exc.problems[:30])
+            more = f"\n- … and {len(exc.problems) - 30} more" if len(exc.problems) > 30 else ""
+            return gr.update(), f"**Import rejected** ({len(exc.problems)} problems); nothing was changed.\n\n{problems}{more}"
         except (QueryError, ValueError) as exc:
             return gr.update(), f"**Import failed** — nothing was changed: {exc}"
         notes = "".join(f"\n\nNote: {n}" for n in result.notes)
@@ -115,10 +119,11 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
         if scope == "This answer":
             items = items[-1:]
         folder = Path(tempfile.mkdtemp(prefix="analyst-report-"))
-        return str(report.write(items, fmt, folder / f"revenue-report.{fmt}"))
+        context = f"{workspace.db_path.name}, as of {(session or {}).get('as_of') or 'the data' + chr(39) + 's last day'}"
+        return str(report.write(items, fmt, folder / f"revenue-report.{fmt}", context=context))
 
     settings = workspace.settings()
-    with gr.Blocks(title="revenue-analyst", fill_height=True) as demo:
+    with gr.Blocks(title="revenue-analyst", fill_height=True, analytics_enabled=False) as demo:
         session = gr.State(new_session())
         with gr.Sidebar(position="right", open=True, width=360):
             gr.Markdown("### Data")
@@ -128,25 +133,29 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
             import_button = gr.Button("Import", variant="secondary")
             import_status = gr.Markdown()
             gr.Markdown("### Settings")
-            as_of_box = gr.Textbox(label="As-of date (empty = the data's last day)",
+            as_of_box = gr.Textbox(label="As-of date (empty = the data's last day)", lines=1, max_lines=1,
                                    value=as_of.isoformat() if as_of else "", placeholder="YYYY-MM-DD")
             kind = gr.Radio(["offline", "openai"], value=default_backend, label="Model backend")
-            base_url = gr.Textbox(label="OpenAI-compatible base URL", value=os.environ.get("OPENAI_BASE_URL", ""),
+            base_url = gr.Textbox(label="OpenAI-compatible base URL", value=os.environ.get("OPENAI_BASE_URL", ""), max_lines=1,
                                   placeholder="https://api.openai.com/v1 or http://localhost:11434/v1")
-            model = gr.Textbox(label="Model name", value=os.environ.get("ANALYST_MODEL", ""), placeholder=llm.DEFAULT_MODEL)
-            api_key = gr.Textbox(label="API key", type="password", value="")
-            currency = gr.Dropdown(sorted({settings.reporting_currency, *_currencies(workspace)}), label="Reporting currency",
-                                   value=settings.reporting_currency)
+            model = gr.Textbox(label="Model name", value=os.environ.get("ANALYST_MODEL", ""), placeholder=llm.DEFAULT_MODEL,
+                               max_lines=1)
+            api_key = gr.Textbox(label="API key (needed for another base URL)", type="password", value="", max_lines=1)
+            currency = gr.Dropdown(sorted({settings.reporting_currency, *_currencies(workspace)}),
+                                   label="Reporting currency (for everyone using this app)", value=settings.reporting_currency)
             currency_button = gr.Button("Apply currency", size="sm")
             settings_status = gr.Markdown()
             gr.Markdown("### Export")
-            scope = gr.Radio(["This answer", "Whole conversation"], value="This answer", show_label=False)
+            scope = gr.Radio(["This answer", "Whole conversation"], value="This answer", label="What to export")
             fmt = gr.Radio(list(report.FORMATS), value="pdf", label="Format")
             export_button = gr.Button("Export")
             exported = gr.File(label="Report", interactive=False)
         gr.ChatInterface(
             respond,
-            chatbot=gr.Chatbot(height="75vh", buttons=["copy"], placeholder="Ask about MRR, churn, retention, expansion…"),
+            chatbot=gr.Chatbot(height="75vh", buttons=["copy"], autoscroll=True,
+                               placeholder="Ask about MRR, churn, retention, expansion…"),
+            textbox=gr.Textbox(placeholder="Ask about MRR, churn, retention, expansion…", submit_btn=True, show_label=False),
+            analytics_enabled=False,
             additional_inputs=[session, as_of_box, kind, base_url, model, api_key],
             additional_outputs=[session],
             examples=[[e] for e in EXAMPLES],

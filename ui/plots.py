@@ -8,12 +8,14 @@ from .charts import COLORS, DOWN, TOTAL, UP
 LAYOUT = dict(height=340, margin=dict(l=50, r=20, t=45, b=60), template="plotly_white", legend=dict(orientation="h"))
 
 
-def _tick_format(unit: str | None) -> dict:
+def _axis(unit: str | None) -> dict:
     if unit == "%":
-        return dict(ticksuffix="%")
-    if unit in (None, "ratio", "customers"):
+        return dict(ticksuffix="%", title="percent")
+    if unit in (None, "ratio"):
         return {}
-    return dict(tickformat=",.0f")
+    if unit == "customers":
+        return dict(title="customers")
+    return dict(tickformat=",.0f", title=unit)
 
 
 def figure(chart: dict) -> go.Figure:
@@ -39,5 +41,5 @@ def figure(chart: dict) -> go.Figure:
                 go.Scatter(x=labels, y=values, name=name, mode="lines+markers", line=dict(color=color))
             fig.add_trace(trace)
     fig.update_layout(title=chart["title"], showlegend=len(chart.get("series", [])) > 1, **LAYOUT)
-    fig.update_yaxes(**_tick_format(chart.get("unit")))
+    fig.update_yaxes(**_axis(chart.get("unit")))
     return fig

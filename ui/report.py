@@ -23,17 +23,23 @@ Item = tuple[str, Answer]
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
-def write(items: list[Item], fmt: str, path: Path, title: str = "Revenue report") -> Path:
+def write(items: list[Item], fmt: str, path: Path, title: str = "Revenue report", context: str = "") -> Path:
+    """`context` says what the answers were computed on (data set, as-of date) under the title."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     path = Path(path)
-    {"md": _markdown_file, "html": _html_file, "pdf": _pdf_file, "csv": _csv_file, "xlsx": _xlsx_file}[fmt](items, path, title)
+    writer = {"md": _markdown_file, "html": _html_file, "pdf": _pdf_file, "csv": _csv_file, "xlsx": _xlsx_file}[fmt]
+    writer(items, path, title, context)
     return path
 
 
 # ---- Markdown and HTML -------------------------------------------------------------------
-def to_markdown(items: list[Item], title: str, images: bool = True) -> str:
-    lines = [f"# {escape(title)}", "", f"*Generated {datetime.now():%Y-%m-%d %H:%M}.*", ""]
+def _subtitle(context: str) -> str:
+    return f"Generated {datetime.now():%Y-%m-%d %H:%M}" + (f" from {context}" if context else "") + "."
+
+
+def to_markdown(items: list[Item], title: str, context: str = "", images: bool = True) -> str:
+    lines = [f"# {escape(title)}", "", f"*{escape(_subtitle(context))}*", ""]
     appendix = []
     for n, (question, answer) in enumerate(items, start=1):
         lines += [f"## {n}. {escape(question)}", "", escape(answer.answer), ""]
@@ -52,8 +58,8 @@ def to_markdown(items: list[Item], title: str, images: bool = True) -> str:
     return "\n".join(lines)
 
 
-def _markdown_file(items, path, title):
-    path.write_text(to_markdown(items, title), encoding="utf-8")
+def _markdown_file(items, path, title, context):
+    path.write_text(to_markdown(items, title, context), encoding="utf-8")
 
 
 STYLE = """
@@ -65,8 +71,8 @@ img { max-width: 100%; }
 """
 
 
-def _html_file(items, path, title):
-    body = markdown_lib.markdown(to_markdown(items, title), extensions=["tables", "fenced_code"])
+def _html_file(items, path, title, context):
+    body = markdown_lib.markdown(to_markdown(items, title, context), extensions=["tables", "fenced_code"])
     path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
                     f"<style>{STYLE}</style></head><body>{body}</body></html>", encoding="utf-8")
 
@@ -112,11 +118,11 @@ def _plain(value) -> str:
     return str(value)[:60]
 
 
-def _pdf_file(items, path, title):
+def _pdf_file(items, path, title, context):
     pdf = _Pdf()
     pdf.add_page()
     pdf.text_block(title, 18, "B", markdown=False)
-    pdf.text_block(f"Generated {datetime.now():%Y-%m-%d %H:%M}", 9, "I", markdown=False)
+    pdf.text_block(_subtitle(context), 9, "I", markdown=False)
     appendix = []
     for n, (question, answer) in enumerate(items, start=1):
         pdf.ln(2)
@@ -162,7 +168,7 @@ def _tables(items: list[Item]) -> list[tuple[int, str, list[dict]]]:
     return out
 
 
-def _csv_file(items, path, title):
+def _csv_file(items, path, title, context):
     blocks = _tables(items)
     columns = ["question_number", "question"] + list(dict.fromkeys(k for _, _, rows in blocks for row in rows for k in row))
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -173,17 +179,19 @@ def _csv_file(items, path, title):
                 writer.writerow({k: _safe(v) for k, v in {"question_number": n, "question": question, **row}.items()})
 
 
-def _xlsx_file(items, path, title):
+def _xlsx_file(items, path, title, context):
     book = Workbook()
     summary = book.active
     summary.title = "Answers"
+    summary.append([title, _subtitle(context)])
     summary.append(["#", "question", "value", "unit", "period start", "period end", "formula", "answer"])
-    for cell in summary[1]:
+    for cell in summary[2]:
         cell.font = Font(bold=True)
     for n, (question, answer) in enumerate(items, start=1):
         period = answer.period or {}
         summary.append([n, _safe(question), answer.value, answer.unit, _date(period.get("start")), _date(period.get("end")),
-                        answer.formula, _safe(answer.answer)])
+                        answer.formula, _safe(answer.answer.replace("**", ""))])
+        summary.cell(summary.max_row, 3).number_format = "#,##0.00"
     for n, question, rows in _tables(items):
         sheet = book.create_sheet(f"{n} {_sheet_name(question)}"[:31])
         columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -192,6 +200,9 @@ def _xlsx_file(items, path, title):
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append([_cell(row.get(c)) for c in columns])
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, float):
+                    cell.number_format = "#,##0.00"
     book.save(path)
 
 
