@@ -9,7 +9,7 @@ import duckdb
 from .catalog import Catalog, Metric, load_catalog
 from .compiler import Compiled, Compiler, CustomerQuery, Dimensions, MetricQuery
 from .errors import QueryError
-from .periods import month_end
+from .periods import month_end, month_start
 from .store import connect, data_range, stored_settings
 from .settings import Settings
 from .validate import q
@@ -66,6 +66,7 @@ class Engine:
             )
         self.dimensions = self._dimensions()
         self.first_date, self.last_date = data_range(self.con)
+        self._months_with_rates: set[date] = set()
 
     @classmethod
     def open(cls, db: Path | str, **kwargs) -> "Engine":
@@ -114,17 +115,19 @@ class Engine:
         """Metric values per period (and group); with_measures adds the inputs (m_* columns)."""
         compiled = self.compile(query, with_measures)
         self._check_rates_cover(query.end)
-        return QueryResult(query, compiled, self.fetch(compiled.text()), self.settings)
+        return QueryResult(query, compiled, self.fetch(compiled.text(pretty=False)), self.settings)
 
     def customers(self, query: CustomerQuery) -> tuple[list[dict], str]:
         """The customers behind a movement in a period, with the SQL that found them."""
-        sql = Compiler(self.catalog, self.dimensions, self.settings).compile_customers(
-            query, self.dimensions.customer).sql(dialect="duckdb", pretty=True)
+        sql = Compiler(self.catalog, self.dimensions, self.settings).compile_customers(query, self.dimensions.customer)
         self._check_rates_cover(query.end)
-        return self.fetch(sql), sql
+        return self.fetch(sql.sql(dialect="duckdb")), sql.sql(dialect="duckdb", pretty=True)
 
     def _check_rates_cover(self, last_day: date) -> None:
-        """Foreign-currency MRR after the last month with a rate cannot be valued (rulebook §1)."""
+        """Foreign-currency MRR after the last month with a rate cannot be valued (rulebook §1).
+        The engine's database is read-only, so a month found covered stays covered."""
+        if month_start(last_day) in self._months_with_rates:
+            return
         uncovered = self.fetch(
             """
             SELECT r.currency, max(r.month) AS last_month FROM rates r
@@ -138,3 +141,4 @@ class Engine:
             parts = ", ".join(f"{r['currency']} (rates end {month_end(r['last_month']).strftime('%Y-%m')})" for r in uncovered)
             raise QueryError(f"no exchange rates after the data's last rate month for {parts}; "
                              f"ask about dates up to then, or import fx_rates that cover {last_day}")
+        self._months_with_rates.add(month_start(last_day))

@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from .canonical import TABLES
 from .errors import ImportProblem, ImportRejected
 
 SUFFIXES = (".csv", ".parquet")
+# The system allocator gives freed memory back; pyarrow's default one keeps it, which would add
+# a CSV file's untrimmed text (hundreds of MB for a large file) to the import's peak memory.
+_POOL = pa.system_memory_pool()
 
 
 @dataclass
@@ -56,10 +60,59 @@ def find_files(paths: list[Path]) -> dict[str, Path]:
 def read_file(kind: str, path: Path) -> RawTable:
     if path.suffix.lower() == ".parquet":
         return _read_parquet(kind, path)
-    return _read_csv(kind, path)
+    return _read_csv_fast(kind, path) or _read_csv(kind, path)
+
+
+def _read_csv_fast(kind: str, path: Path) -> RawTable | None:
+    """pyarrow's CSV reader, about ten times faster than the csv module and without a Python
+    object per value, for a well-formed file whose every line is one record: there a record's
+    line number is its position + 1, as the careful reader counts. None for anything else
+    (blank lines, values spanning lines, lone carriage returns, ragged rows, bad text or
+    header), which the careful reader then reads and reports on line by line."""
+    name = path.name
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = [h.strip() for h in next(csv.reader(handle))]
+        _check_header(name, header)
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=pa_csv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
+            memory_pool=_POOL,
+        )
+    except (StopIteration, UnicodeDecodeError, csv.Error, ImportRejected, pa.ArrowException, OSError):
+        return None
+    if any("\n" in h or "\r" in h for h in header) or _physical_lines(path) != table.num_rows + 1:
+        return None
+    columns = {}
+    for column_name, column in zip(header, table.columns):
+        trimmed = pc.utf8_trim_whitespace(column, memory_pool=_POOL)  # the characters str.strip() removes, every one
+        columns[column_name] = pc.if_else(pc.equal(trimmed, ""), None, trimmed, memory_pool=_POOL)
+    locs = _numbered("line", pc.add(_row_numbers(table.num_rows), 1))
+    return RawTable(kind, name, _with_origin(pa.table(columns), name, locs), header)
+
+
+def _physical_lines(path: Path) -> int | None:
+    """Lines in the file as the csv module counts them; None when a carriage return ends a line
+    on its own (the csv module counts that as a line end, pyarrow's reader too)."""
+    newlines = returns = pairs = 0
+    previous = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            newlines += chunk.count(b"\n")
+            if b"\r" in chunk or previous == b"\r":
+                returns += chunk.count(b"\r")
+                pairs += chunk.count(b"\r\n") + (previous == b"\r" and chunk[:1] == b"\n")
+            previous = chunk[-1:]
+    if returns != pairs:
+        return None
+    return newlines + (previous not in (b"", b"\n"))
 
 
 def _read_csv(kind: str, path: Path) -> RawTable:
+    """The careful reader: the csv module, record by record, naming every ragged line."""
     name = path.name
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -93,7 +146,8 @@ def _read_csv(kind: str, path: Path) -> RawTable:
     if problems:
         raise ImportRejected(problems)
     data = {h: pa.array(col, type=pa.string()) for h, col in zip(header, columns)}
-    return RawTable(kind, name, _with_origin(pa.table(data) if data else pa.table({}), name, locs), header)
+    return RawTable(kind, name, _with_origin(pa.table(data) if data else pa.table({}), name, pa.array(locs, pa.string())),
+                    header)
 
 
 def _read_parquet(kind: str, path: Path) -> RawTable:
@@ -110,7 +164,7 @@ def _read_parquet(kind: str, path: Path) -> RawTable:
             column = pc.cast(column, pa.date32())
         text = pc.cast(column, pa.string())
         text_columns[column_name] = pc.if_else(pc.equal(pc.utf8_trim_whitespace(text), ""), None, text)
-    locs = [f"row {i + 1}" for i in range(table.num_rows)]
+    locs = _numbered("row", _row_numbers(table.num_rows))
     return RawTable(kind, name, _with_origin(pa.table(text_columns), name, locs), header)
 
 
@@ -129,11 +183,21 @@ def _check_header(name: str, header: list[str]) -> None:
         raise ImportRejected(problems)
 
 
-def _with_origin(table: pa.Table, name: str, locs: list[str]) -> pa.Table:
+def _row_numbers(n: int) -> pa.Array:
+    """1, 2, ..., n (a running sum of ones: no Python object per row)."""
+    return pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n))
+
+
+def _numbered(word: str, numbers: pa.Array) -> pa.Array:
+    """"line 12", "row 3": where each row came from."""
+    return pc.binary_join_element_wise(word, pc.cast(numbers, pa.string()), " ")
+
+
+def _with_origin(table: pa.Table, name: str, locs: pa.Array) -> pa.Table:
     n = len(locs)
     if table.num_columns == 0:
-        table = pa.table({"_loc": pa.array(locs, type=pa.string())})
+        table = pa.table({"_loc": locs})
     else:
-        table = table.append_column("_loc", pa.array(locs, type=pa.string()))
-    table = table.append_column("_file", pa.array([name] * n, type=pa.string()))
-    return table.append_column("_row", pa.array(range(1, n + 1), type=pa.int64()))
+        table = table.append_column("_loc", locs)
+    table = table.append_column("_file", pa.repeat(name, n).cast(pa.string()))
+    return table.append_column("_row", _row_numbers(n))
