@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from sqlglot import exp
+
 REPORTING_CURRENCY = "USD"
 
 # Months per one billing interval (rulebook §2).
@@ -37,6 +39,9 @@ SUBSCRIPTION_COLUMNS = (
     Column("canceled_at", "date"),
 )
 
+# The columns of a subscription row that are item dimensions; the others are its terms.
+ITEM_DIMENSIONS = ("plan", "product", "currency")
+
 FX_COLUMNS = (
     Column("month", "month", required=True),
     Column("currency", "currency", required=True),
@@ -49,3 +54,23 @@ TABLES = {
     "subscriptions": SUBSCRIPTION_COLUMNS,
     "fx_rates": FX_COLUMNS,
 }
+
+
+def last_day_sql(table: str) -> str:
+    """The data's last day (rulebook §5's default as-of date): the latest date any row names."""
+    return f"SELECT greatest(max(start_date), max(end_date), max(canceled_at)) AS last_day FROM {table}"
+
+
+def rate_months_sql(table: str, reporting_currency: str) -> str:
+    """The months each foreign-currency paid row needs a rate for (row_id, currency, month): from
+    its start to the data's last day, and its end's month, since an end on a month's first day is
+    a change valued at that month's rate (rulebook §1 fx_rates)."""
+    return f"""
+        SELECT s.row_id, s.currency,
+               unnest(generate_series(date_trunc('month', s.start_date),
+                      date_trunc('month', least(COALESCE(s.end_date, h.last_day), h.last_day)),
+                      INTERVAL 1 MONTH))::DATE AS month
+        FROM {table} s, ({last_day_sql(table)}) h
+        WHERE s.currency <> {exp.Literal.string(reporting_currency).sql()} AND NOT s.is_trial
+    """
+

@@ -412,12 +412,12 @@ class Compiler:
             column = self._dim_column(f.dimension)
             if f.op == "eq":
                 condition = exp.EQ(this=column, expression=exp.Literal.string(f.values[0]))
-            elif f.op == "ne":
-                condition = exp.NEQ(this=column, expression=exp.Literal.string(f.values[0]))
             elif f.op == "in":
                 condition = _in(column, f.values)
             else:
-                condition = exp.Not(this=_in(column, f.values))
+                # "not X" keeps the rows with no value too: in SQL, NULL <> 'X' would drop them.
+                condition = exp.or_(exp.Is(this=column.copy(), expression=exp.Null()),
+                                    exp.Not(this=_in(column, f.values[:1] if f.op == "ne" else f.values)))
             conditions.append(condition)
         return conditions
 

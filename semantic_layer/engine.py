@@ -6,8 +6,9 @@ from pathlib import Path
 
 import duckdb
 
+from .canonical import ITEM_DIMENSIONS, SUBSCRIPTION_COLUMNS
 from .catalog import Catalog, Metric, load_catalog
-from .compiler import Compiled, Compiler, CustomerQuery, Dimensions, MetricQuery
+from .compiler import Compiled, Compiler, CustomerQuery, Dimensions, Filter, MetricQuery
 from .errors import QueryError
 from .periods import month_end, month_start
 from .store import connect, data_range, stored_settings
@@ -15,10 +16,6 @@ from .settings import Settings
 from .validate import q
 
 INTERNAL_COLUMNS = {"row_id", "_file", "_loc"}
-CANONICAL_SUBSCRIPTION_COLUMNS = {
-    "customer_id", "subscription_id", "item_id", "start_date", "end_date", "quantity", "unit_amount",
-    "interval", "interval_count", "discount_percent", "discount_amount", "is_trial", "canceled_at",
-}
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "spark", "trino")
 
 
@@ -85,18 +82,31 @@ class Engine:
 
     def _dimensions(self) -> Dimensions:
         customer = tuple(self._columns("customers"))
-        item = ("plan", "product", "currency") + tuple(
-            c for c in self._columns("subscriptions")
-            if c not in CANONICAL_SUBSCRIPTION_COLUMNS and c not in ("plan", "product", "currency")
-        )
+        terms = {c.name for c in SUBSCRIPTION_COLUMNS}
+        item = ITEM_DIMENSIONS + tuple(c for c in self._columns("subscriptions") if c not in terms)
         return Dimensions(customer=customer, item=item)
 
     def dimension_values(self, name: str, limit: int = 1000) -> list[str]:
         table = "subscriptions" if self.dimensions.source(name) == "item" else "customers"
-        rows = self.con.cursor().execute(
-            f"SELECT DISTINCT {q(name)} FROM {table} WHERE {q(name)} IS NOT NULL ORDER BY 1 LIMIT {int(limit)}"
-        ).fetchall()
-        return [str(r[0]) for r in rows]
+        rows = self.fetch(
+            f"SELECT DISTINCT {q(name)} AS value FROM {table} WHERE {q(name)} IS NOT NULL ORDER BY 1 LIMIT {int(limit)}"
+        )
+        return [str(r["value"]) for r in rows]
+
+    def _check_filter_values(self, filters: list[Filter]) -> None:
+        """A filter on a value the data never has would silently answer 0 (or everything, for
+        "not"); say so instead, with the values there are."""
+        for f in filters:
+            table = "subscriptions" if self.dimensions.source(f.dimension) == "item" else "customers"
+            found = {str(r["value"]) for r in self.fetch(
+                f"SELECT DISTINCT CAST({q(f.dimension)} AS VARCHAR) AS value FROM {table} "
+                f"WHERE CAST({q(f.dimension)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))", [f.values])}
+            missing = [v for v in f.values if v not in found]
+            if missing:
+                known = self.dimension_values(f.dimension, limit=21)
+                listed = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+                raise QueryError(f"no data has {f.dimension} = {', '.join(map(repr, missing))}; "
+                                 f"the values of {f.dimension} are: {listed}")
 
     def compile(self, query: MetricQuery, with_measures: bool = False) -> Compiled:
         return Compiler(self.catalog, self.dimensions, self.settings).compile(query, with_measures)
@@ -114,12 +124,14 @@ class Engine:
     def run(self, query: MetricQuery, with_measures: bool = False) -> QueryResult:
         """Metric values per period (and group); with_measures adds the inputs (m_* columns)."""
         compiled = self.compile(query, with_measures)
+        self._check_filter_values(query.filters)
         self._check_rates_cover(query.end)
         return QueryResult(query, compiled, self.fetch(compiled.text(pretty=False)), self.settings)
 
     def customers(self, query: CustomerQuery) -> tuple[list[dict], str]:
         """The customers behind a movement in a period, with the SQL that found them."""
         sql = Compiler(self.catalog, self.dimensions, self.settings).compile_customers(query, self.dimensions.customer)
+        self._check_filter_values(query.filters)
         self._check_rates_cover(query.end)
         return self.fetch(sql.sql(dialect="duckdb")), sql.sql(dialect="duckdb", pretty=True)
 

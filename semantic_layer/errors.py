@@ -23,7 +23,9 @@ class ImportRejected(Exception):
     """The whole import is refused; nothing of it is stored."""
 
     def __init__(self, problems: list[ImportProblem], shown: int = 50):
-        self.problems = problems
+        # Found check by check, read best file by file and line by line (files in the order met).
+        files = {p.file: i for i, p in reversed(list(enumerate(problems)))}
+        self.problems = problems = sorted(problems, key=lambda p: (files[p.file], _position(p.where)))
         lines = [str(p) for p in problems[:shown]]
         if len(problems) > shown:
             lines.append(f"... and {len(problems) - shown} more problems")
@@ -32,6 +34,12 @@ class ImportRejected(Exception):
             f"Import rejected ({len(problems)} {noun}); the database was left as it was.\n"
             + "\n".join(lines)
         )
+
+
+def _position(where: str | None) -> int:
+    """12 for "line 12" or "row 12"; problems of a whole file come first."""
+    number = (where or "").rpartition(" ")[2]
+    return int(number) if number.isdigit() else 0
 
 
 class QueryError(ValueError):

@@ -21,7 +21,7 @@ integer is much cheaper to sort, group and join on than the id text.
 
 import duckdb
 
-from .canonical import MONTHS_PER_INTERVAL
+from .canonical import MONTHS_PER_INTERVAL, rate_months_sql
 from .errors import QueryError
 from .settings import Settings
 from .validate import lit
@@ -74,17 +74,11 @@ def _check_cross_rates(con: duckdb.DuckDBPyConnection, settings: Settings) -> No
     """Reporting in another currency than fx_rates are quoted in needs that currency's rate in
     every month a foreign-currency item runs."""
     missing = con.execute(
-        """
-        WITH last AS (SELECT greatest(max(start_date), max(end_date), max(canceled_at)) AS day FROM subscriptions),
-        needed AS (
-            SELECT DISTINCT s.currency, unnest(generate_series(date_trunc('month', s.start_date),
-                   date_trunc('month', least(COALESCE(s.end_date - 1, l.day), l.day)), INTERVAL 1 MONTH))::DATE AS month
-            FROM subscriptions s, last l WHERE s.currency <> ? AND NOT s.is_trial
-        )
+        f"""
+        WITH needed AS ({rate_months_sql("subscriptions", settings.reporting_currency)})
         SELECT n.currency, min(n.month) FROM needed n LEFT JOIN rates r USING (currency, month)
         WHERE r.rate IS NULL GROUP BY 1 ORDER BY 1
-        """,
-        [settings.reporting_currency],
+        """
     ).fetchall()
     if missing:
         raise QueryError(
@@ -124,6 +118,17 @@ def _build_items(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         WHERE e.end_date > e.start_date
         """
     )
+    # Validation asks for every rate the ledger uses; a gap here would silently drop movements.
+    unvalued = con.execute(
+        f"""
+        SELECT currency, strftime(min(CASE WHEN rate_start IS NULL THEN start_date ELSE end_date END), '%Y-%m')
+        FROM items WHERE mrr_local > 0 AND (rate_start IS NULL OR (rate_end IS NULL AND end_date < {OPEN_END}))
+        GROUP BY 1 ORDER BY 1
+        """
+    ).fetchall()
+    if unvalued:
+        raise QueryError("no exchange rate for " + ", ".join(f"{cur} in {month}" for cur, month in unvalued)
+                         + "; import fx_rates that cover those months")
     con.execute(
         """
         CREATE OR REPLACE TABLE ledger_items AS

@@ -162,7 +162,11 @@ def _read_parquet(kind: str, path: Path) -> RawTable:
     for column_name, column in zip(header, table.columns):
         if pa.types.is_timestamp(column.type):
             column = pc.cast(column, pa.date32())
-        text = pc.cast(column, pa.string())
+        try:
+            text = pc.cast(column, pa.string())
+        except pa.ArrowException:
+            raise ImportRejected([ImportProblem(name, None, column_name,
+                                                f"a {column.type} column can't be read; store text, numbers or dates")])
         text_columns[column_name] = pc.if_else(pc.equal(pc.utf8_trim_whitespace(text), ""), None, text)
     locs = _numbered("row", _row_numbers(table.num_rows))
     return RawTable(kind, name, _with_origin(pa.table(text_columns), name, locs), header)

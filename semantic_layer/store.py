@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from .canonical import TABLES
+from .canonical import TABLES, last_day_sql
 from .errors import ImportRejected, QueryError
 from .ledger import build_ledger
 from .reader import RawTable
@@ -212,6 +212,4 @@ def summary(con: duckdb.DuckDBPyConnection) -> ImportSummary:
 
 def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
     """First and last date in the data; the last one is the default as-of date (rulebook §5)."""
-    return con.execute(
-        "SELECT min(start_date), greatest(max(start_date), max(end_date), max(canceled_at)) FROM subscriptions"
-    ).fetchall()[0]
+    return con.execute(f"SELECT (SELECT min(start_date) FROM subscriptions), ({last_day_sql('subscriptions')})").fetchall()[0]

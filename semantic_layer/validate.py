@@ -5,10 +5,12 @@ that every bad row is reported at once and nothing is stored unless all checks p
 also produce the typed tables that the store then keeps.
 """
 
+import re
+
 import duckdb
 from sqlglot import exp
 
-from .canonical import MONTHS_PER_INTERVAL, TABLES, Column
+from .canonical import MONTHS_PER_INTERVAL, TABLES, Column, rate_months_sql
 from .errors import ImportProblem
 
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
@@ -69,6 +71,11 @@ _EXPECTED = {
 }
 
 
+def _header_key(column: str) -> str:
+    """"Customer ID" and "customer-id" are near misses of customer_id."""
+    return re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
+
+
 class Validator:
     """Checks the raw tables `raw_<kind>` registered on `con` and builds `typed_<kind>` temp tables."""
 
@@ -83,7 +90,9 @@ class Validator:
             missing = [c.name for c in TABLES[kind] if c.required and c.name not in present]
             for name in missing:
                 file = self._file_of(kind)
-                self.problems.append(ImportProblem(file, "line 1", name, "required column is missing"))
+                near = [c for c in present if _header_key(c) == name]
+                hint = f" (the file has {near[0]!r}; name it {name})" if near else ""
+                self.problems.append(ImportProblem(file, "line 1", name, "required column is missing" + hint))
         if self.problems:
             return self.problems
         for kind in self.columns:
@@ -192,19 +201,14 @@ class Validator:
         )
 
     def _check_rates_cover(self) -> None:
-        """Every foreign-currency paid row needs a rate for each month it is active in, up to the data's end."""
+        """Every foreign-currency paid row needs a rate for each month it is active in, up to the data's end
+        (canonical.rate_months_sql)."""
         rates = "typed_fx_rates" if "fx_rates" in self.columns else "(SELECT NULL::DATE AS month, NULL AS currency)"
         self._collect(
             f"""
-            WITH horizon AS (
-                SELECT greatest(max(start_date), max(end_date), max(canceled_at)) AS last_day FROM typed_subscriptions
-            ), needed AS (
-                SELECT s.row_id, s._file, s._loc, s.currency,
-                       unnest(generate_series(date_trunc('month', s.start_date),
-                              date_trunc('month', least(COALESCE(s.end_date - 1, h.last_day), h.last_day)),
-                              INTERVAL 1 MONTH))::DATE AS month
-                FROM typed_subscriptions s, horizon h
-                WHERE s.currency <> {lit(self.reporting_currency)} AND NOT s.is_trial
+            WITH needed AS (
+                SELECT n.*, s._file, s._loc FROM ({rate_months_sql("typed_subscriptions", self.reporting_currency)}) n
+                JOIN typed_subscriptions s USING (row_id)
             ), missing AS (
                 SELECT n.*, row_number() OVER (PARTITION BY n.row_id ORDER BY n.month) AS k,
                        count(*) OVER (PARTITION BY n.row_id) AS months

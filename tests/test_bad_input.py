@@ -81,6 +81,8 @@ def _bad_subscription(folder: Path, **changes) -> None:
     ({"interval": "fortnight"}, "interval", '"fortnight" is not one of day, week, month, quarter, year'),
     ({"customer_id": "ZZZ"}, "customer_id", 'customer "ZZZ" is not in the customers file'),
     ({"currency": "GBP"}, "currency", "no GBP rate in fx_rates for 2025-01"),
+    # Its churn on 1 January 2026 is valued at January's rate, which fx_rates lack.
+    ({"currency": "EUR", "end_date": "2026-01-01"}, "currency", "no EUR rate in fx_rates for 2026-01"),
     ({"start_date": ""}, "start_date", "a value is required"),
 ])
 def test_bad_subscription_value(stored, changes, column, words):
@@ -126,6 +128,26 @@ def test_every_bad_row_is_reported(stored):
     assert "line 4, column start_date" in message and "line 5, column discount_percent" in message
 
 
+def test_problems_are_listed_line_by_line(stored):
+    """The range check runs after the date check, but line 4 is still named before line 5."""
+    db, folder = stored
+    rows = GOOD_SUBSCRIPTIONS + [
+        {**GOOD_SUBSCRIPTIONS[0], "subscription_id": "S7", "discount_percent": "150"},
+        {**GOOD_SUBSCRIPTIONS[0], "subscription_id": "S8", "start_date": "yesterday"},
+    ]
+    write_csv(folder / "subscriptions.csv", rows)
+    message = _rejected(db, folder)
+    assert message.index("line 4, column discount_percent") < message.index("line 5, column start_date")
+
+
+def test_a_near_miss_column_name_is_pointed_out(stored):
+    db, folder = stored
+    write_csv(folder / "customers.csv", [{"Customer ID": c["customer_id"]} for c in GOOD_CUSTOMERS])
+    message = _rejected(db, folder)
+    assert "customers.csv, line 1, column customer_id: required column is missing" in message
+    assert "the file has 'Customer ID'" in message
+
+
 def test_duplicate_customer_and_bad_fx(stored):
     db, folder = stored
     write_csv(folder / "customers.csv", GOOD_CUSTOMERS + [{"customer_id": "A", "segment": "SMB"}])
@@ -158,6 +180,15 @@ def test_parquet_rows_are_named_by_row(stored):
     pq.write_table(pa.Table.from_pylist(rows), folder / "subscriptions.parquet")
     message = _rejected(db, folder)
     assert "subscriptions.parquet, row 3, column interval" in message
+
+
+def test_a_parquet_list_column_is_refused_by_name(stored):
+    db, folder = stored
+    (folder / "customers.csv").unlink()
+    rows = [{**c, "tags": ["a", "b"]} for c in GOOD_CUSTOMERS]
+    pq.write_table(pa.Table.from_pylist(rows), folder / "customers.parquet")
+    message = _rejected(db, folder)
+    assert "customers.parquet, column tags: a list<" in message and "column can't be read" in message
 
 
 def test_parquet_imports(stored):

@@ -104,3 +104,22 @@ def test_a_bridge_filtered_by_plan_adds_up(dataset):
     steps = {s["step"].strip(): s["amount"] for s in answer.computations[0]["inputs"]}
     assert steps["MRR at start"] == pytest.approx(10) and steps["MRR at end"] == 0
     assert steps["Moved between groups"] == pytest.approx(-10)
+
+
+def test_not_filters_keep_customers_without_a_value(dataset):
+    """segment != Enterprise is everyone else, the customer with no segment included."""
+    from semantic_layer.compiler import Filter
+    ds = dataset([sub("e", "2025-01-01", "", 100), sub("s", "2025-01-01", "", 10), sub("n", "2025-01-01", "", 1)],
+                 customers=[{"customer_id": "e", "segment": "Enterprise"}, {"customer_id": "s", "segment": "SMB"},
+                            {"customer_id": "n", "segment": ""}])
+    for f in (Filter(dimension="segment", op="ne", values=["Enterprise"]),
+              Filter(dimension="segment", op="not_in", values=["Enterprise"])):
+        assert ds.value("mrr", "2025-01-31", "2025-01-31", filters=[f]) == pytest.approx(11)
+
+
+def test_a_filter_value_the_data_lacks_is_named(dataset):
+    from semantic_layer.compiler import Filter
+    from semantic_layer.errors import QueryError
+    ds = dataset([sub("e", "2025-01-01", "", 100)], customers=[{"customer_id": "e", "segment": "Enterprise"}])
+    with pytest.raises(QueryError, match="no data has segment = 'Enterprize'; the values of segment are: Enterprise"):
+        ds.value("mrr", "2025-01-31", "2025-01-31", filters=[Filter(dimension="segment", values=["Enterprize"])])
