@@ -48,6 +48,7 @@ def test_ask_read_open_follow_up_and_export(page):
 
     page.get_by_role("button", name="Compared with the previous period").first.click()
     page.get_by_text("17,573.03 USD").first.wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()  # the comparison's chart, drawn by the browser
     page.screenshot(path=str(OUTPUT / "follow-up.png"), full_page=True)
 
     page.get_by_role("button", name="Export", exact=True).click()

@@ -1,5 +1,6 @@
 """The Gradio app end to end through gradio_client: a started app on 127.0.0.1."""
 
+import json
 import shutil
 import socket
 import threading
@@ -55,6 +56,26 @@ def test_answer_carries_number_formula_and_sql(app):
     titles = [m["metadata"].get("title") for m in response]
     assert "Tool call: query_metrics" in titles and "How this was computed" in titles
     assert any(m["options"] for m in response)  # suggested follow-ups
+
+
+def plain(value) -> bool:
+    """JSON data all the way down: what a script can use."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def test_chat_returns_plain_data_with_the_chart(app):
+    client = Client(app, verbose=False)
+    for question in ("How did we do last month?", "What was expansion MRR last quarter, by segment?"):
+        response = ask(client, question)
+        assert plain(response)
+        assert not any("<gradio." in str(m["content"]) for m in response)
+        charts = [m["content"] for m in response if isinstance(m["content"], dict)]
+        assert [c["component"] for c in charts] == ["plot"]
+        assert json.loads(charts[0]["value"]["plot"])["data"]  # the Plotly figure, as JSON
 
 
 def test_follow_up_uses_the_sessions_context_and_sessions_are_apart(app):

@@ -176,9 +176,9 @@ def _currencies(workspace: Workspace) -> list[str]:
 
 def warm_up() -> None:
     """Plotly loads its figure classes lazily (seconds on first use): load them before users ask."""
-    from .plots import figure
+    from .messages import chart_message
 
-    gr.Plot(figure({"kind": "bar", "title": "", "x": "x", "series": ["y"], "rows": [{"x": "a", "y": 1}]}))
+    chart_message({"kind": "bar", "title": "", "x": "x", "series": ["y"], "rows": [{"x": "a", "y": 1}]})
 
 
 def parse_auth(text: str | None) -> tuple[str, str] | None:

@@ -10,6 +10,10 @@ from assistant.answer import Answer
 from . import plots
 from .markdown import computation
 
+# Made once at import: inside an event a component's constructor only records an update.
+_PLOT = gr.Plot(show_label=False, render=False)
+_PLOT_PROPS = {k: v for k, v in _PLOT.get_config().items() if k != "value"}
+
 
 def step(call: dict, done: bool = True) -> gr.ChatMessage:
     args = json.dumps(call.get("args", {}), indent=2, default=str)
@@ -22,7 +26,7 @@ def answer_messages(answer: Answer) -> list[gr.ChatMessage]:
     messages.append(gr.ChatMessage(content=answer.answer))
     for c in answer.computations:
         if c.get("chart"):
-            messages.append(gr.ChatMessage(content=gr.Plot(plots.figure(c["chart"]), show_label=False)))
+            messages.append(chart_message(c["chart"]))
         body = computation(c)
         if body:
             messages.append(gr.ChatMessage(content=body, metadata={"title": "How this was computed", "status": "done"}))
@@ -30,6 +34,16 @@ def answer_messages(answer: Answer) -> list[gr.ChatMessage]:
     if options:
         messages[-1].options = [{"value": o, "label": o} for o in options]
     return messages
+
+
+def chart_message(chart: dict) -> gr.ChatMessage:
+    """A chart in the Chatbot's own serialized form of a component. The /chat API returns the
+    messages unprocessed, so a gr.Plot there reached scripts as its Python repr; this form is
+    plain data for them (the Plotly figure as JSON) and the same drawing in the browser."""
+    return gr.ChatMessage(content={
+        "type": "component", "component": "plot", "value": _PLOT.postprocess(plots.figure(chart)).model_dump(),
+        "constructor_args": {"show_label": False}, "props": _PLOT_PROPS,
+    })
 
 
 def error_message(text: str) -> list[gr.ChatMessage]:
