@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ImportProblem, ImportRejected
+from .stripe_shape import shape_problems
 
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 LIST_OBJECTS = ("list", "search_result")
@@ -46,19 +47,20 @@ def read_objects(paths: list[Path]) -> StripeObjects:
     (file, line, field), so that one report lists every problem of the import."""
     found = StripeObjects()
     problems = found.problems
+    unreadable = False
     for path in paths:
         found.files.append(str(path))
         try:
             values = _json_values(path)
         except ImportRejected as exc:
             problems.extend(exc.problems)
+            unreadable = True
             continue
         for value, line in values:
             for obj in _flatten(value, path.name, line, problems, found):
-                _add(obj, path.name, line, found, problems)
-    if any(p.message.startswith(("not valid JSON", "not UTF-8", "cannot be read", "the file is empty"))
-           for p in problems):
-        raise ImportRejected(problems)  # what an unreadable file held is unknown: stop here
+                unreadable |= not _add(obj, path.name, line, found, problems)
+    if unreadable:
+        raise ImportRejected(problems)  # what an unreadable or misshapen object meant is unknown: stop here
     return found
 
 
@@ -116,24 +118,30 @@ def _flatten(value, name: str, line: int, problems: list[ImportProblem], found: 
     yield value
 
 
-def _add(obj: dict, name: str, line: int, found: StripeObjects, problems: list[ImportProblem]) -> None:
+def _add(obj: dict, name: str, line: int, found: StripeObjects, problems: list[ImportProblem]) -> bool:
+    """Collect one object; False when its shape is not what the importer reads."""
     kind = obj.get("object")
     oid = obj.get("id")
-    where = f"line {line}" + (f", {kind} {oid}" if kind and oid else "")
+    where = f"line {line}" + (f", {kind} {oid}" if isinstance(kind, str) and isinstance(oid, str) else "")
     if not isinstance(kind, str):
         problems.append(ImportProblem(name, where, "object", "not a Stripe object (it has no 'object' field)"))
-        return
+        return True
     if not isinstance(oid, str) or not oid:
         problems.append(ImportProblem(name, where, "id", f"a {kind} object without an id"))
-        return
+        return True
     if kind not in MAPPED_TYPES + REFERENCE_TYPES:
         problems.append(ImportProblem(
             name, where, "object",
             f"unknown object type '{kind}': the importer maps {', '.join(MAPPED_TYPES)} objects "
             f"(and reads {', '.join(REFERENCE_TYPES)} objects to resolve ids)",
         ))
-        return
+        return True
+    misshapen = shape_problems(kind, obj)
+    problems.extend(ImportProblem(name, where, field, message) for field, message in misshapen)
+    if misshapen:
+        return False
     bucket = found.by_type.setdefault(kind, {})
     if oid in bucket:
         found.duplicates += 1
     bucket[oid] = Found(obj, name, line)
+    return True

@@ -374,6 +374,30 @@ def test_what_cannot_be_mapped_is_reported_with_object_and_field(tmp_path):
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'movements'").fetchall()[0][0]
 
 
+def test_valid_json_with_the_wrong_nesting_is_refused_with_object_and_field(tmp_path):
+    data = load(tmp_path, "intervals")
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "intervals", folder)
+    invoices = json.loads((folder / "invoices.json").read_text())
+    first, second, third = invoices["data"][:3]
+    first["lines"]["data"][0] = "il_0001"  # a line that is a string
+    second["lines"]["data"][0]["discount_amounts"] = [500]  # a number where an object belongs
+    third["lines"]["data"][0]["quantity"] = "two"  # read as 1 before
+    (folder / "invoices.json").write_text(json.dumps(invoices))
+    customers = json.loads((folder / "customers.json").read_text())
+    customers["data"][0]["metadata"] = ["segment", "SMB"]  # metadata given as a list
+    (folder / "customers.json").write_text(json.dumps(customers))
+    with pytest.raises(ImportRejected) as caught:
+        import_paths(data.db, [folder])
+    problems = {(p.file, p.where, p.column) for p in caught.value.problems}
+    assert ("invoices.json", f"line 1, invoice {first['id']}", "lines.data[0]") in problems
+    assert ("invoices.json", f"line 1, invoice {second['id']}", "lines.data[0].discount_amounts[0]") in problems
+    assert ("invoices.json", f"line 1, invoice {third['id']}", "lines.data[0].quantity") in problems
+    assert ("customers.json", "line 1, customer cus_monthly", "metadata") in problems
+    assert 'expected an integer, not "two"' in str(caught.value)
+    assert data.sql("SELECT count(*) FROM customers") == [(3,)]  # nothing of the bad import was kept
+
+
 def test_invoices_with_more_lines_than_exported_are_refused(tmp_path):
     folder = tmp_path / "export"
     shutil.copytree(FIX / "intervals", folder)
