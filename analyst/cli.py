@@ -14,7 +14,7 @@ from semantic_layer.engine import DIALECTS, Engine
 from semantic_layer.errors import ImportRejected, QueryError
 from semantic_layer.formatting import table_text
 from semantic_layer.periods import GRAINS
-from semantic_layer.settings import Settings
+from semantic_layer.settings import Settings, rejected
 from semantic_layer.store import connect, default_db_path, import_paths, rebuild, settings_of, summary
 
 db_option = click.option(
@@ -70,8 +70,8 @@ def import_cmd(paths, db, churn_recognition, reactivation_window_days, reporting
         result = import_paths(db, list(paths), settings)
     except (ImportRejected, QueryError) as exc:
         raise click.ClickException(str(exc))
-    except ValueError as exc:
-        raise click.ClickException(f"invalid setting: {exc}")
+    except ValidationError as exc:
+        raise click.ClickException(f"invalid setting: {rejected(exc)}")
     click.echo(
         f"Imported {result.customers:,} customers and {result.subscription_rows:,} subscription rows "
         f"({result.first_date} .. {result.last_date}; currencies {', '.join(result.currencies)}) into {db}."
@@ -86,24 +86,39 @@ def import_cmd(paths, db, churn_recognition, reactivation_window_days, reporting
 def settings_cmd(assignments, db):
     """Show settings, or change them with KEY=VALUE (rebuilds the ledger)."""
     db = _db(db)
-    current = settings_of(db)
+    try:
+        current = settings_of(db)
+    except QueryError as exc:
+        raise click.ClickException(str(exc))
     if assignments:
         values = current.model_dump()
         for assignment in assignments:
             key, sep, value = assignment.partition("=")
-            if not sep or key not in values:
-                raise click.BadParameter(f"{assignment!r}: use KEY=VALUE with KEY one of {', '.join(values)}")
+            key = key.strip()
+            if not sep or key not in Settings.USER_KEYS:
+                raise click.ClickException(f"{assignment!r}: use KEY=VALUE with KEY one of {', '.join(Settings.USER_KEYS)}")
+            value = value.strip()
             values[key] = None if value.lower() in ("", "none", "null") else value
         try:
             current = Settings.model_validate(values)
-        except ValueError as exc:
-            raise click.ClickException(str(exc))
+        except ValidationError as exc:
+            raise click.ClickException(f"Not changed: {rejected(exc)}")
         try:
             rebuild(db, current)
         except QueryError as exc:
-            raise click.ClickException(str(exc))
-    for key, value in current.model_dump().items():
-        click.echo(f"{key} = {value}")
+            raise click.ClickException(f"Not changed: {exc}")
+    click.echo(_settings_text(current))
+
+
+def _settings_text(settings: Settings) -> str:
+    """Each setting with what it takes; the fx quote currency, fixed by the import, as a note."""
+    lines = []
+    for key in Settings.USER_KEYS:
+        value = getattr(settings, key)
+        lines += [f"{key} = {'none' if value is None else value}", f"    {Settings.model_fields[key].description}"]
+    quote = settings.fx_quote_currency or settings.reporting_currency
+    lines.append(f"(fx_rates are read as {quote} per unit of each currency, as imported; a new import can change that)")
+    return "\n".join(lines)
 
 
 @main.command("metrics")
@@ -170,6 +185,8 @@ def query_cmd(metrics, start, end, grain, group_by, where, order_by, limit, gros
         if gross_margin is not None:
             engine.settings = Settings.model_validate({**engine.settings.model_dump(), "gross_margin": gross_margin})
         result = engine.run(query)
+    except ValidationError as exc:
+        raise click.ClickException(rejected(exc))
     except (QueryError, ValueError) as exc:
         raise click.ClickException(str(exc))
     units = {m.name: m.unit for m in result.metrics}

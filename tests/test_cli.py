@@ -1,6 +1,7 @@
 """The analyst CLI: import, metrics, query (table, JSON, SQL, dialects)."""
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -90,3 +91,39 @@ def test_missing_database(tmp_path):
     result = run("query", "mrr", "--start", "2025-01-01", "--end", "2025-01-31", "--db", tmp_path / "none.duckdb")
     assert result.exit_code == 1
     assert "analyst import" in result.output
+
+
+@pytest.fixture
+def own_db(db, tmp_path):
+    """A copy of acme whose settings a test may change."""
+    copy = tmp_path / "own.duckdb"
+    shutil.copyfile(db, copy)
+    return copy
+
+
+def test_settings_are_shown_with_what_they_take(own_db):
+    result = run("settings", "--db", own_db)
+    assert result.exit_code == 0, result.output
+    assert "reactivation_window_days = none" in result.output and "None" not in result.output
+    assert "gross_margin = 1.0\n    a share greater than 0" in result.output
+    assert "fx_quote_currency" not in result.output and "fx_rates are read as USD per unit" in result.output
+
+
+@pytest.mark.parametrize("assignment, words", [
+    ("gross_margin=80", "gross_margin = 80 is not allowed; it takes a share greater than 0 and less than or equal to 1"),
+    ("churn_recognition=foo", "churn_recognition = foo is not allowed; it takes end_date"),
+    ("reactivation_window_days=soon", "reactivation_window_days = soon is not allowed; it takes a number of days"),
+    ("fx_quote_currency=EUR", "use KEY=VALUE with KEY one of churn_recognition"),
+])
+def test_settings_errors_are_plain_and_change_nothing(own_db, assignment, words):
+    result = run("settings", assignment, "--db", own_db)
+    assert result.exit_code == 1
+    assert words in result.output
+    assert "pydantic" not in result.output and "Traceback" not in result.output
+    assert "gross_margin = 1.0" in run("settings", "--db", own_db).output
+
+
+def test_settings_take_a_lower_case_currency(own_db):
+    result = run("settings", "reporting_currency=eur", "--db", own_db)
+    assert result.exit_code == 0, result.output
+    assert "reporting_currency = EUR" in result.output
