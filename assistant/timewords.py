@@ -195,6 +195,15 @@ def _patterns():
             return None
         return TimeSpan(d, d, d.isoformat(), point=True, unit="day")
 
+    # A day without a year is the most recent one that is not after the as-of date ("since March 15th").
+    @add(rf"\b({MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*,?\s*['\d])")
+    def _md(m, a, f):
+        return _recent_day(MONTHS[m.group(1).lower().rstrip(".")], int(m.group(2)), a)
+
+    @add(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTH_RE})(?!\s*,?\s*['\d])")
+    def _dm(m, a, f):
+        return _recent_day(MONTHS[m.group(2).lower().rstrip(".")], int(m.group(1)), a)
+
     @add(r"\b(?:trailing|rolling|last|past|previous|prior)\s+(?:twelve|12)\s*(?:months|mos|m)\b|\bttm\b|\bltm\b")
     def _ttm(m, a, f):
         return trailing(12, "month", a)
@@ -222,6 +231,13 @@ def _patterns():
     def _this(m, a, f):
         unit = m.group(1).lower()
         return unit_span("year" if "year" in unit else unit, 0, a, f if "fiscal" in unit else 1)
+
+    # "the start of the year", "end of the quarter": the current one (its start or end is applied later).
+    @add(r"\bthe\s+(year|quarter|month|week|half)\b")
+    def _the_unit(m, a, f):
+        if not re.search(r"\b(start|beginning|end|close)\s+of\s+$", m.string[:m.start()]):
+            return None
+        return unit_span(m.group(1).lower(), 0, a)
 
     @add(r"\b(?:last|previous|prior|past)\s+(fiscal\s+year|year|quarter|month|week|half)\b")
     def _last_unit(m, a, f):
@@ -280,6 +296,17 @@ def _patterns():
         return TimeSpan(d, d, d.isoformat(), point=True)
 
     return P
+
+
+def _recent_day(month: int, day: int, as_of: date) -> TimeSpan | None:
+    for year in (as_of.year, as_of.year - 1):
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            return None
+        if d <= as_of:
+            return TimeSpan(d, d, d.isoformat(), point=True, unit="day")
+    return None
 
 
 def _months_back(d: date, months: int) -> date:
@@ -383,11 +410,12 @@ def _combine(text: str, found, as_of: date) -> list[TimeSpan]:
                     spans.append(TimeSpan(start, end, f"{_label_range(start, end)}", position=span.position))
                     i += 2
                     continue
-        if re.search(r"\bsince\s+(the\s+)?(start\s+of\s+|beginning\s+of\s+)?$", before):
-            span = TimeSpan(span.start, as_of, f"since {span.start.isoformat()} ({_label_range(span.start, as_of)})",
-                            position=span.position)
+        after = text[e:e + 20].lower()
+        if re.search(r"\bsince\s+(the\s+)?((start|beginning)\s+of\s+(the\s+)?)?$|\bfrom\s+the\s+(start|beginning)\s+of\s+(the\s+)?$", before) \
+                or re.match(r"\s*(to date|till date|until date|up to date|to this day)\b", after):
+            span = TimeSpan(span.start, as_of, _label_range(span.start, as_of), position=span.position)
         elif re.search(r"\b(end|close)\s+of\s+(the\s+)?$|\bas\s+of\s+(the\s+end\s+of\s+)?$|(?<![-\w])at\s+$|(?<![-\w])on\s+$", before):
-            day = min(span.end, as_of)
+            day = min(span.end, as_of) if span.start <= as_of else span.end  # a future day stays one, to be refused
             span = TimeSpan(day, day, day.isoformat(), point=True, unit="day", position=span.position)
         elif re.search(r"\b(start|beginning)\s+of\s+(the\s+)?$", before):
             day = span.start - timedelta(days=1)

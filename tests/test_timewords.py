@@ -53,6 +53,17 @@ MID_MONTH = date(2026, 5, 14)
     ("the quarter before last", AS_OF, "2025-10-01", "2025-12-31"),
     ("last week", date(2026, 6, 17), "2026-06-08", "2026-06-14"),
     ("the last 3 months", AS_OF, "2026-04-01", "2026-06-30"),
+    ("since the start of the year", AS_OF, "2026-01-01", "2026-06-30"),
+    ("since the beginning of this quarter", MID_MONTH, "2026-04-01", "2026-05-14"),
+    ("from the start of 2026", AS_OF, "2026-01-01", "2026-06-30"),
+    ("since the beginning of 2025", AS_OF, "2025-01-01", "2026-06-30"),
+    ("at the start of the year", AS_OF, "2025-12-31", "2025-12-31"),
+    ("at the end of the quarter", MID_MONTH, "2026-05-14", "2026-05-14"),
+    ("from January 1 2026 to date", AS_OF, "2026-01-01", "2026-06-30"),
+    ("from March 1 to today", AS_OF, "2026-03-01", "2026-06-30"),
+    ("since March 15th", AS_OF, "2026-03-15", "2026-06-30"),
+    ("on the 1st of July", AS_OF, "2025-07-01", "2025-07-01"),
+    ("February 2026 until now", AS_OF, "2026-02-01", "2026-06-30"),
 ])
 def test_time_words(text, as_of, start, end):
     spans = find_periods(text, as_of)
