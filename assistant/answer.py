@@ -5,7 +5,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from pydantic import BaseModel
 
-HEADLINE_TOOLS = ("query_metrics", "mrr_bridge", "calculate_ltv", "calculate_mrr")
+HEADLINE_TOOLS = ("query_metrics", "mrr_bridge", "list_customers", "calculate_ltv", "calculate_mrr")
 
 
 class ToolCallRecord(BaseModel):

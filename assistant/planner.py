@@ -31,6 +31,16 @@ def scope(filters: list[dict] | None) -> str:
     return " for " + " and ".join(parts)
 
 
+# The components of a bridge step, as the tool names them and as the answer says them; together
+# they add up to the step.
+BRIDGE_PARTS = {
+    "Expansion": [("upgrades", "upgrades"), ("cross-sells", "cross-sells"), ("seat expansion", "seats"),
+                  ("discounts ending / price increases", "discounts ending / price increases")],
+    "Contraction": [("downgrades", "downgrades"), ("removed items", "removed items"), ("seat contraction", "seats"),
+                    ("new discounts / price cuts", "new discounts / price cuts")],
+}
+
+
 @dataclass
 class ToolCall:
     name: str
@@ -141,6 +151,8 @@ class Planner:
         label = describe(span) if span else describe(TimeSpan(s, e, unit_label(s, e, unit_of(s, e))))
         if stock:
             return f"at the end of {label}, on {e.isoformat()}"
+        if label == f"{s.isoformat()} to {e.isoformat()}":
+            return f"from {label}"
         return f"in {label}"
 
     def _say_query_metrics(self, reading: Reading, args: dict, a: dict) -> str:
@@ -164,20 +176,18 @@ class Planner:
                     lines.append("Then: " + "; ".join(others) + ".")
             else:
                 stock = not self.catalog.is_flow(main)
+                if a.get("value") is not None:  # the headline first, then its parts
+                    lines.append(f"{metric.label} {when}: **{self._fmt(a['value'], main, unit)}** in total.")
                 if args.get("grain"):
                     lines.append(f"{metric.label} by {args['grain']} and {', '.join(dims)}, {args['start']} to {args['end']}"
                                  f"{scope(args.get('filters'))}{' (on each period' + chr(39) + 's last day)' if stock else ''}:")
                 else:
-                    lines.append(f"{metric.label} {when} by {', '.join(dims)}:")
+                    lines.append(f"By {', '.join(dims)}:" if a.get("value") is not None else f"{metric.label} {when} by {', '.join(dims)}:")
                 for r in rows[:25]:
                     period = f"{r['period_end' if stock else 'period_start']}: " if args.get("grain") else ""
                     lines.append(f"- {period}{', '.join(str(r[d]) for d in dims)}: {self._fmt(r[main], main, unit)}")
                 if len(rows) > 25:
                     lines.append(f"- ... {len(rows) - 25} more rows in the table")
-                if a.get("value") is not None:
-                    total = f"Total on {rows[-1]['period_end']}" if stock and args.get("grain") else "Total"
-                    lines.append("")
-                    lines.append(f"{total}: **{self._fmt(a['value'], main, unit)}**.")
         elif args.get("grain") and len(table) > 1:
             lines.append(f"{metric.label} by {args['grain']}, {args['start']} to {args['end']}{scope(args.get('filters'))}:")
             for r in table:
@@ -247,9 +257,9 @@ class Planner:
             amount = steps[name]
             sign = "" if abs(amount) < 0.005 else "+" if amount > 0 else "-"
             lines.append(f"- {name}: {sign}{self._fmt(abs(amount), 'mrr', unit)}")
-            if name == "Expansion":
-                lines.append(f"  (upgrades {self._fmt(steps['upgrades'], 'mrr', unit)}, cross-sells "
-                             f"{self._fmt(steps['cross-sells'], 'mrr', unit)}, seats {self._fmt(steps['seat expansion'], 'mrr', unit)})")
+            parts = BRIDGE_PARTS.get(name)
+            if parts:
+                lines.append("  (" + ", ".join(f"{word} {self._fmt(abs(steps[key]), 'mrr', unit)}" for key, word in parts) + ")")
         net = steps["New"] + steps["Reactivation"] + steps["Expansion"] + steps["Contraction"] + steps["Churn"]
         lines.append("")
         lines.append(f"Net new MRR (fx excluded): {'+' if net >= 0 else '-'}{self._fmt(abs(net), 'mrr', unit)}.")
@@ -267,7 +277,14 @@ class Planner:
                     + scope(args.get("filters")))
         if not rows:
             return f"{head}: none."
-        lines = [f"{head} ({len(rows)} shown, {'largest' if args.get('descending', True) else 'smallest'} first):"]
+        order = "largest" if args.get("descending", True) else "smallest"
+        lines = [f"{head} ({len(rows)} shown, {order} first):"]
+        if reading.single:
+            top = rows[0]
+            what = "MRR" if movement == "mrr" else a["title"].split(" by ", 1)[1]
+            lines = [f"{top.get('name') or top['customer_id']} ({top['customer_id']}) has the {order} {what} "
+                     f"{'on ' + args['end'] if movement == 'mrr' else self._period_words(reading, args['start'], args['end'])}"
+                     f"{scope(args.get('filters'))}: **{self._fmt(top['amount'], 'mrr', unit)}**.", "", "The top of the list:"]
         for r in rows:
             name = r.get("name") or r["customer_id"]
             lines.append(f"- {name} ({r['customer_id']}): {self._fmt(r['amount'], 'mrr', unit)}")

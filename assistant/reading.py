@@ -16,8 +16,9 @@ from semantic_layer.catalog import Catalog
 from semantic_layer.periods import month_end, split
 
 from .timewords import MONTHS as MONTH_WORDS, TimeSpan, describe, find_periods, shift, time_words, trailing, unit_label, unit_of, unit_span
-from .vocabulary import AMBIGUOUS, Match, Vocabulary, normalize
+from .vocabulary import AMBIGUOUS, DIMENSION_WORDS, Match, Vocabulary, normalize
 
+DIMENSION_OF_WORD = {w: dim for dim, ws in DIMENSION_WORDS.items() if dim != "name" for w in ws if " " not in w}
 STOCKS = {"mrr", "arr", "customers", "arpa", "opening_mrr"}
 POINT_METRICS = STOCKS | {"ltv"}
 RETENTION = {"nrr", "grr", "gross_mrr_churn_rate", "net_mrr_churn_rate"}
@@ -82,6 +83,15 @@ CUSTOMERS = re.compile(
     r"\b(customers|accounts) (who|that) (have |had |did )?(churn|expand|upgrad|downgrad|left|leave|cancel|came back|return|join|sign|"
     r"reactivat|contract|grew|shr|are new|were new|started|stopped)"
 )
+# One customer asked for by rank ("our biggest customer", "which customer expanded the most"); not a
+# customer column ("which customer segment").
+_NOT_A_COLUMN = (r"(?! (segments?|size|industr\w*|channels?|countr\w*|types?|tiers?|plans?|base|counts?|churn\b|"
+                 r"categor\w*|groups?|cohorts?|regions?|markets?|lifetime|success))")
+TOP_CUSTOMER = re.compile(
+    r"\b(top|biggest|largest|smallest|best|worst|leading|main|most valuable|highest paying|number one)( \w+ing| paying)? "
+    rf"(customer|account|client|company|logo)\b{_NOT_A_COLUMN}|"
+    rf"\bwhich (customer|account|client|company)\b{_NOT_A_COLUMN}.*\b(most|least|biggest|largest|highest|lowest|top)\b|"
+    r"\bwho\b.*\bthe (most|least|biggest|largest)\b")
 CUSTOMER_MOVEMENTS = [
     (r"\b(churn|churned|left|leave|cancel|cancell?ed|lost|quit|drop(ped)? off)\b", "churn"),
     (r"\b(came back|come back|return(ed)?|reactivat\w*|won back|win back)\b", "reactivation"),
@@ -120,6 +130,7 @@ class Reading:
     rank: tuple[bool, int | None] | None = None  # (descending, limit)
     movement: str | None = None
     limit: int = 10
+    single: bool = False  # one customer asked for ("our biggest customer"): the first of the list is the answer
     clarification: tuple[str, list[str]] | None = None
     message: str | None = None
     calc: dict | None = None
@@ -175,12 +186,20 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
 
     if STRONG_DEFINITION.search(text) and (metrics or ambiguous):
         return Reading("definition", metrics=metrics or AMBIGUOUS[ambiguous][:2])
-    if (DEFINITION.search(text) and (metrics or ambiguous) and not spans and not filters and not group_by
-            and not DATA_CUES.search(text) and not re.search(r"^what (is|are|was) (the|a)\b", text)):
+    missing = _missing_breakdown(words, ctx.vocabulary)
+    if (DEFINITION.search(text) and (metrics or ambiguous) and not spans and not filters and not group_by and not missing
+            and not DATA_CUES.search(text) and not re.search(r"^what (is|are|was) (the|a)\b", text)
+            and not re.search(r"\b(by|per|vs|versus|compared|split|breakdown)\b", text)):
         return Reading("definition", metrics=metrics or AMBIGUOUS[ambiguous][:2])
 
-    follow_up = frame is not None and _is_follow_up(text, metrics, ambiguous)
-    if CUSTOMERS.search(text) or (follow_up and re.search(r"\b(which|what|who) (customers|accounts)|\bwho\b|\bdr[io]ve\b", text)):
+    carries = bool(spans or filters or group_by or grain or compare or dim_rank)
+    if not any(not m.weak for m in metric_matches) and not carries and len(_unknown_words(words, ctx.vocabulary)) >= 2:
+        return Reading("help", message="I couldn't tell which metric you mean.")  # "who won the world cup?"
+    counted_before = _count_of_previous(text, frame)
+    if counted_before:
+        metrics, specific = [counted_before], True
+    follow_up = frame is not None and (bool(counted_before) or _is_follow_up(text, metrics, ambiguous, carries))
+    if CUSTOMERS.search(text) or TOP_CUSTOMER.search(text) or (follow_up and WHO_WERE_THEY.search(text)):
         named = metrics if specific else []
         return _customers(text, ctx, frame if follow_up or not named else None, named, spans, filters)
     if BRIDGE.search(text) and not (metrics and not re.search(r"\b(how did we do|overview|summary|recap|bridge|waterfall)\b", text)):
@@ -191,14 +210,16 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
         return Reading("unanswerable", metrics=metrics or ["mrr"],
                        message=f"the future: it ends on {ctx.as_of.isoformat()} and I don't forecast "
                                f"({describe(spans[0])} starts after that)")
+    # In a conversation, a question without a period keeps the last one.
+    kept = [] if spans or frame is None or _asks_for_now(text, metrics) else [s for s in [_frame_span(frame, ctx)] if s]
     if follow_up and ambiguous and not metrics:
-        return _clarify(ambiguous, ctx, spans or [_frame_span(frame, ctx)] if _frame_span(frame, ctx) else spans)
+        return _clarify(ambiguous, ctx, spans or kept)
     if follow_up:
         reading = _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, grain, compare)
         if reading:
             return reading
     if ambiguous and not metrics:
-        return _clarify(ambiguous, ctx, spans)
+        return _clarify(ambiguous, ctx, spans or kept)
     if not metrics:
         if spans:
             return Reading("bridge", span=_as_range(spans[0], ctx), filters=filters)
@@ -206,8 +227,8 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
 
     reading = Reading("metrics", metrics=metrics, filters=filters, group_by=group_by, grain=grain, compare=compare,
                       versus=versus)
-    reading.span, reading.notes = _main_span(metrics, spans, ctx)
-    reading.warnings += _unmatched_names(question, ctx.vocabulary, words, used)
+    reading.span, reading.notes = _main_span(metrics, spans or kept, ctx)
+    reading.warnings += missing + _unmatched_names(question, ctx.vocabulary, words, used)
     reading.warnings += _outside_data(reading.span, ctx)
     if compare is None and len(spans) > 1:
         reading.compare = spans[1]
@@ -248,6 +269,8 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
               if not (m.key == "mrr" and m.phrase in GENERIC_MRR and len(strong_matches) > 1 and not listed(m))
               and not negated(m)]
     weak = [m.key for m in matches if m.weak]
+    if counted == "churned_customers" and "customer_churn_rate" in strong and not RATE_WORDS.search(text):
+        strong = [k for k in strong if k != "customer_churn_rate"]  # "how many logos churned": a count, not the rate
     if counted and counted != "customers" and not any(k in strong for k in ("new_customers", "churned_customers", "reactivated_customers", "customer_churn_rate")):
         strong = [k for k in strong if k not in ("new_mrr", "churned_mrr", "reactivation_mrr", "customers")] + [counted]
     elif counted == "customers" and not strong:
@@ -282,6 +305,8 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
             if key in weak:
                 return [], key, False
         return [k for k in weak if not k.startswith("?")][:1], None, False
+    if LOSS_WORDS.search(text):
+        metrics = list(dict.fromkeys(LOST_COUNTERPART.get(m, m) for m in metrics))
     if "mrr" in metrics and re.search(r"\b(grow|grew|grown|growth|growing)\b", text) and "net_new_mrr" not in metrics:
         metrics = ["mrr_growth_rate" if m == "mrr" else m for m in metrics]
     # "expansion ... from upgrades": the component is what is asked.
@@ -295,6 +320,13 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
     return metrics, None, specific
 
 
+RATE_WORDS = re.compile(r"\b(rate|rates|percent|percentage|share|ratio|proportion)\b|%")
+# "add-ons being removed", "seats we lost": the same item words name the contraction component.
+LOSS_WORDS = re.compile(r"\b(lost|lose|losing|removed|remove|removing|removal|removals|dropped|drop|dropping|"
+                        r"cancel+ed|cancel+ing|cut|cuts|reduced|reduce|reduction|fewer)\b")
+LOST_COUNTERPART = {"cross_sell_mrr": "item_removed_mrr", "seat_expansion_mrr": "seat_contraction_mrr"}
+
+
 def _depends_on(catalog: Catalog, name: str) -> set[str]:
     found = set()
     for column in catalog.get(name).expression().find_all(exp.Column):
@@ -304,7 +336,7 @@ def _depends_on(catalog: Catalog, name: str) -> set[str]:
 
 
 def _count_metric(text: str) -> str | None:
-    if not re.search(r"\b(how many|number of|count of|# of|no of|total)\b", text):
+    if not re.search(r"\b(how many|number of|count|counts|# of|no of|total)\b", text):
         return None
     if not re.search(r"\b(customers?|accounts?|logos?|clients?|subscribers?|companies|businesses)\b", text):
         return None
@@ -443,6 +475,17 @@ def _group_by(text: str, words: list[str], vocab: Vocabulary, metric_matches: li
     return list(dict.fromkeys(dims)), rank
 
 
+def _missing_breakdown(words: list[str], vocab: Vocabulary) -> list[str]:
+    """"MRR by segment" on data without a segment column: say so rather than answer as if split."""
+    said = []
+    for i, word in enumerate(words[1:], 1):
+        dim = DIMENSION_OF_WORD.get(word)
+        if words[i - 1] in ("by", "per", "across", "each") and dim and dim not in vocab.dimension_phrases:
+            columns = ", ".join(d for d in vocab.dimension_phrases if d != "name") or "none"
+            said.append(f"this data has no {dim} column, so this is not split by {dim} (the columns it has: {columns})")
+    return said
+
+
 def _bad_metric(matches: list[Match]) -> bool:
     return any(m.key in BAD_WHEN_HIGH or m.key == "?churn" for m in matches)
 
@@ -471,9 +514,15 @@ def _filters(words: list[str], original: str, vocab: Vocabulary) -> tuple[list[d
     for m in matches:
         dim, value = m.key.split("=", 1)
         if m.weak:
-            # A common word ("paid") is a value only next to its dimension ("the paid channel").
+            # A common word ("paid") is a value only next to its dimension ("the paid channel"),
+            # or, if it can't describe a customer's state, before a word for customers ("software companies").
             named = dims_named.get(dim)
-            if not named or not (0 <= named.start - m.end <= 1 or 0 <= m.start - named.end <= 2):
+            beside_dimension = named and (0 <= named.start - m.end <= 1 or 0 <= m.start - named.end <= 2)
+            kind_word = m.phrase not in STATE_WORDS and m.phrase not in vocab.metric_words
+            before_customers = kind_word and m.end < len(words) and words[m.end] in CUSTOMER_NOUNS
+            # Written as the data writes it after "for"/"in" ("NRR for Software"): a name, not a word.
+            as_named = kind_word and re.search(rf"\b(for|in|from|among|within)\s+(the\s+)?{re.escape(value)}\b", original)
+            if not (beside_dimension or before_customers or as_named):
                 continue
         kept.append(m)
         used |= set(range(m.start, m.end))
@@ -499,6 +548,13 @@ def _filters(words: list[str], original: str, vocab: Vocabulary) -> tuple[list[d
             op = "in" if op == "eq" else "not_in"
         filters.append({"dimension": dim, "op": op, "values": values})
     return filters, versus, used
+
+
+CUSTOMER_NOUNS = {"customers", "customer", "companies", "company", "businesses", "business", "firms", "firm", "clients",
+                  "client", "accounts", "account", "logos", "players", "brands", "organisations", "organizations"}
+# Words that say what state a customer is in rather than what kind it is ("paid customers" are paying ones).
+STATE_WORDS = {"paid", "free", "new", "active", "trial", "other", "none", "unknown", "all", "any", "monthly", "annual",
+               "yearly", "quarterly", "basic", "standard", "premium", "pro", "plus"}
 
 
 def best_values(matches: list[Match]) -> list[Match]:
@@ -557,9 +613,11 @@ def _customers(text, ctx, frame, metrics, spans, filters) -> Reading:
         span = _as_range(span, ctx)
     if not filters and frame and frame.args.get("filters"):
         filters = [dict(f) for f in frame.args["filters"]]
-    limit = _top_n(text) or (10 if movement == "mrr" else 20)
+    single = bool(TOP_CUSTOMER.search(text)) and _top_n(text) is None
+    limit = _top_n(text) or (5 if single else 10 if movement == "mrr" else 20)
     descending = not re.search(rf"\b{LESS}\b", text)
-    return Reading("customers", movement=movement, span=span, filters=filters, limit=limit, rank=(descending, limit))
+    return Reading("customers", movement=movement, span=span, filters=filters, limit=limit, rank=(descending, limit),
+                   single=single)
 
 
 def _calculator(text: str) -> Reading | None:
@@ -638,12 +696,67 @@ FOLLOW_UP_START = re.compile(
 )
 
 
-def _is_follow_up(text: str, metrics: list[str], ambiguous: str | None) -> bool:
+def _is_follow_up(text: str, metrics: list[str], ambiguous: str | None, carries: bool) -> bool:
+    """Whether the question builds on the previous one. A question with no metric must carry
+    something to change (a period, filter, breakdown, grain, comparison) or point back to the
+    last answer: anything else ("asdf", "what is 2+2") is not about the last answer at all."""
     if re.search(r"\b(that|it|this|those|these|same|them|the previous one)\b", text) and not metrics:
         return True
     if FOLLOW_UP_START.search(text) and (not metrics or len(text.split()) <= 5):
         return True
-    return not metrics and not ambiguous
+    return not metrics and not ambiguous and carries
+
+
+# "who were they?", "who drove it?": the customers behind the last answer.
+WHO_WERE_THEY = re.compile(
+    r"\b(which|what|who) (customers|accounts|clients|companies)\b|\bwho (were|are|was|is) (they|them|those|these|it|that)\b|"
+    r"\bwho\b.*\b(drove|drive|driving|behind|responsible|contributed|caused)\b|\bdr[io]ve (it|that|this)\b|\bwhat drove\b")
+HOW_MANY_OF_THAT = re.compile(
+    r"\bhow many( \w+)?( customers| accounts| logos| clients| companies)? (was|were|is|are|did|does) (that|those|they|it|this|these)\b|"
+    r"\bhow many (customers|accounts|logos|clients|companies) (was|were|is) (that|those|it|this)\b|"
+    r"\b(number|count) of (customers|accounts|logos)( behind| in)? (that|those|it|this)\b")
+COUNT_OF = {"new_mrr": "new_customers", "new": "new_customers", "churned_mrr": "churned_customers", "churn": "churned_customers",
+            "customer_churn_rate": "churned_customers", "reactivation_mrr": "reactivated_customers",
+            "reactivation": "reactivated_customers"}
+
+
+def _count_of_previous(text: str, frame: Frame | None) -> str | None:
+    """"How many customers was that?" after a movement: that movement's count."""
+    if frame is None or not HOW_MANY_OF_THAT.search(text):
+        return None
+    previous = frame.args.get("movement") if frame.tool == "list_customers" else (frame.args.get("metrics") or [None])[0]
+    return COUNT_OF.get(previous or "")
+
+
+# Words any question may hold; with the data's own words, what is left of a question is off the subject.
+PLAIN_WORDS = set("""
+a about above across after again against all also am an and any are around as at be been before being below between both
+but by can could did do does doing done down during each either else ever every few for from get gets getting give go
+going got had has have having he her here how i if in into is it its just know let like many me more most much my need
+no not now of off on once one only or other our ours out over own please per same say see she should show so some such
+tell than thank thanks that the their them then there these they this those through to too under until up us very want
+was we were what when where which while who whom why will with would you your yours
+customer customers account accounts client clients company companies business businesses logo logos user users
+subscriber subscribers subscription subscriptions money dollars revenue recurring monthly annual total amount number
+count much many sum value big biggest large largest small top bottom best worst most least high highest low lowest
+increase decrease change changed grow grew lose lost win won gain gained add added sign signed signup join joined left
+leave return returned come came back doing done overall rate percent percentage share ratio average mean
+compare compared comparison versus previous prior preceding next following period periods earlier later ago since
+last past trailing rolling current today yesterday date break breakdown split drill zoom only just exclude excluding
+except without instead again repeat same
+""".split())
+
+
+def _unknown_words(words: list[str], vocab: Vocabulary) -> list[str]:
+    return [w for w in words if len(w) >= 3 and not w.isdigit() and w not in PLAIN_WORDS and w not in vocab.metric_words
+            and w not in vocab.known_words and w not in MONTH_WORDS and w not in GRAIN_WORDS
+            and w.rstrip("s") not in GRAIN_WORDS]
+
+
+def _asks_for_now(text: str, metrics: list[str]) -> bool:
+    """A stock asked in the present tense ("what is our MRR?") means today, whatever came before."""
+    return bool(metrics) and all(m in STOCKS for m in metrics) and \
+        bool(re.search(r"\b(is|are|do|does|have|has)\b", text)) and not re.search(r"\b(was|were|did|had|then)\b", text)
 
 
 def _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, grain, compare) -> Reading | None:
@@ -663,14 +776,19 @@ def _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, 
         frame_metrics = [next((m for m, mv in MOVEMENT_OF.items() if mv == movement and not m.endswith("customers")), "mrr")]
     if not frame_metrics and not metrics:
         return None
-    reading = Reading("metrics", metrics=metrics or frame_metrics)
     base = _frame_span(frame, ctx)
+    shifted = _shifted(shift_text, base)
+    if not (metrics or spans or filters or group_by or grain or compare or shifted or
+            re.search(r"\b(all|every|overall|total|whole|entire|everyone|everything|again|repeat|same|compare|compared|"
+                      r"comparison|vs|versus|change|that|it|this)\b", text)):
+        return None  # nothing in it builds on the last answer
+    reading = Reading("metrics", metrics=metrics or frame_metrics)
     if spans:
         reading.span = spans[0]
         if len(spans) > 1:
             reading.compare = spans[1]
     else:
-        reading.span = _shifted(shift_text, base) or base
+        reading.span = shifted or base
     if reading.span is None:
         reading.span, reading.notes = _main_span(reading.metrics, [], ctx)
     elif reading.span.point and not all(m in POINT_METRICS for m in reading.metrics):

@@ -62,9 +62,14 @@ CONTRACTIONS = {"what's": "what is", "how's": "how is", "it's": "it is", "that's
                 "wasn't": "was not", "aren't": "are not", "haven't": "have not"}
 
 
+# Question words typed in a hurry; read as meant so that "wat is NRR" asks for a definition.
+QUESTION_SLIPS = {"whats": "what is", "wats": "what is", "wat": "what", "wht": "what", "waht": "what", "whta": "what",
+                  "hw": "how", "hwo": "how", "hows": "how is", "whos": "who is", "wich": "which", "whcih": "which"}
+
+
 def normalize(text: str) -> str:
-    """Lower case, contractions expanded, punctuation out, hyphens and slashes to spaces,
-    "add-on" as one word."""
+    """Lower case, contractions and hurried question words expanded, punctuation out, hyphens
+    and slashes to spaces, "add-on" as one word."""
     text = text.lower().replace("’", "'")
     for short, long in CONTRACTIONS.items():
         text = text.replace(short, long)
@@ -73,7 +78,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"\badd ons?\b", lambda m: "addons" if m.group(0).endswith("s") else "addon", text)
     text = re.sub(r"[^a-z0-9%.$€£ ]+", " ", text)
     text = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    return " ".join(QUESTION_SLIPS.get(word, word) for word in text.split())
 
 
 def tokens(text: str) -> list[str]:
@@ -113,6 +118,8 @@ def token_score(window: list[str], phrase: list[str]) -> float:
             worst = min(worst, 80.0)
         elif len(want) >= 5 and got.startswith(want) and len(got) - len(want) <= 4:
             worst = min(worst, 90.0)
+        elif len(want) >= 5 and OSA.distance(got, want) == 1:
+            worst = min(worst, 92.0)  # one slip or two letters swapped ("Germnay", "untied")
         else:
             worst = min(worst, fuzz.ratio(got, want))
     return worst
@@ -145,6 +152,7 @@ def best_non_overlapping(matches: list[Match]) -> list[Match]:
 @dataclass
 class Vocabulary:
     metric_phrases: dict[str, list[tuple[str, bool]]]
+    joined_phrases: dict[str, list[tuple[str, bool]]]
     dimension_phrases: dict[str, list[tuple[str, bool]]]
     value_phrases: dict[str, list[tuple[str, bool]]]  # "dim=value" -> phrases (weak = needs its dimension named)
     plan_families: dict[str, list[str]] = field(default_factory=dict)  # first word -> plans
@@ -154,6 +162,7 @@ class Vocabulary:
     @classmethod
     def build(cls, catalog: Catalog, dimension_values: dict[str, list[str]]) -> "Vocabulary":
         metric_phrases: dict[str, list[tuple[str, bool]]] = {}
+        joined: dict[str, list[tuple[str, bool]]] = {}
         loose = {normalize(p) for phrases in WEAK_PHRASES.values() for p in phrases}
         for metric in catalog.metrics.values():
             phrases = {normalize(metric.name), normalize(metric.label), *(normalize(s) for s in metric.synonyms)}
@@ -162,6 +171,10 @@ class Vocabulary:
                 phrases |= {f"{p} {tail}" for p in phrases for tail in ("mrr", "revenue", "arr")
                             if p.split()[-1] not in ("mrr", "revenue", "arr", "value")}
             metric_phrases[metric.name] = [(p, False) for p in sorted(phrases - loose) if p]
+            # Two-word names typed as one ("crosssell", "netnew"); exact only, as a fuzzy match
+            # of a glued word ("customerswon") finds plain words.
+            joined[metric.name] = [(p.replace(" ", ""), False) for p, _ in metric_phrases[metric.name]
+                                   if len(p.split()) == 2 and len(p) >= 7]
         for key, phrases in WEAK_PHRASES.items():
             metric_phrases.setdefault(key, []).extend((normalize(p), True) for p in phrases)
         metric_words = {w for entries in metric_phrases.values() for p, _ in entries for w in p.split()}
@@ -190,10 +203,10 @@ class Vocabulary:
                     plan_families.setdefault(phrase.split()[0], []).append(value)
         known = {w for entries in list(dimension_phrases.values()) + list(value_phrases.values()) for p, _ in entries
                  for w in p.split()}
-        return cls(metric_phrases, dimension_phrases, value_phrases, plan_families, metric_words, known)
+        return cls(metric_phrases, joined, dimension_phrases, value_phrases, plan_families, metric_words, known)
 
     def metrics(self, words: list[str]) -> list[Match]:
-        return best_non_overlapping(find_phrases(words, self.metric_phrases))
+        return best_non_overlapping(find_phrases(words, self.metric_phrases) + find_phrases(words, self.joined_phrases, 100))
 
     def dimensions(self, words: list[str]) -> list[Match]:
         return best_non_overlapping(find_phrases(words, self.dimension_phrases, cutoff=88))

@@ -1,6 +1,7 @@
 """The assistant with the offline planner: questions become tool calls and explained answers."""
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 
 from analyst.cli import main
 from assistant.agent import Analyst, Backend
+from semantic_layer.compiler import CustomerQuery, Filter, MetricQuery
 from semantic_layer.engine import Engine
 from tools.registry import build_tools
 
@@ -268,3 +270,90 @@ def test_no_forecasts_and_no_data_before_the_data(analyst):
     assert future.value is None and "don't forecast" in future.answer
     early = analyst.ask("What was MRR in 2021?")
     assert early.answer.startswith("The data starts on 2022-01-02")
+
+
+def direct(acme, metric, start, end, **where):
+    """The semantic layer's own value, to hold the planner's reading against."""
+    filters = [Filter(dimension=d, op="eq", values=[v]) for d, v in where.items()]
+    query = MetricQuery(metrics=[metric], start=date.fromisoformat(start), end=date.fromisoformat(end), filters=filters)
+    return acme.run(query).rows[0][metric]
+
+
+@pytest.mark.parametrize("question, metric, start, end, where", [
+    # open ranges running to the as-of date
+    ("expansion MRR since the start of the year", "expansion_mrr", "2026-01-01", "2026-06-30", {}),
+    ("expansion mrr from the start of 2026", "expansion_mrr", "2026-01-01", "2026-06-30", {}),
+    ("Expansion MRR from January 1 2026 to date", "expansion_mrr", "2026-01-01", "2026-06-30", {}),
+    ("new MRR from March 1 to today", "new_mrr", "2026-03-01", "2026-06-30", {}),
+    # metric words: fx in plain words, compounds typed as one word, losses of add-ons, counted logos
+    ("How much did currency movements change MRR in May 2026?", "fx_mrr", "2026-05-01", "2026-05-31", {}),
+    ("crosssell mrr in 2024", "cross_sell_mrr", "2024-01-01", "2024-12-31", {}),
+    ("x-sell MRR 2024", "cross_sell_mrr", "2024-01-01", "2024-12-31", {}),
+    ("How much MRR was lost from add-ons being removed in 2025?", "item_removed_mrr", "2025-01-01", "2025-12-31", {}),
+    ("how many logos churned in H1 2026", "churned_customers", "2026-01-01", "2026-06-30", {}),
+    ("logo churn count last month", "churned_customers", "2026-05-01", "2026-05-31", {}),
+    # values: misspelt country names, industries that are ordinary words
+    ("mrr in Germnay", "mrr", "2026-06-30", "2026-06-30", {"country": "DE"}),
+    ("MRR in the Untied States", "mrr", "2026-06-30", "2026-06-30", {"country": "US"}),
+    ("NRR for software companies in 2025", "nrr", "2025-01-01", "2025-12-31", {"industry": "Software"}),
+    ("NRR for Software in 2025", "nrr", "2025-01-01", "2025-12-31", {"industry": "Software"}),
+    ("How many paid customers do we have?", "customers", "2026-06-30", "2026-06-30", {}),
+])
+def test_kinds_of_wording(analyst, acme, question, metric, start, end, where):
+    answer = analyst.ask(question)
+    assert answer.value == pytest.approx(direct(acme, metric, start, end, **where)), answer.tool_calls
+    assert answer.period == {"start": start, "end": end}
+
+
+@pytest.mark.parametrize("question", ["wat is expansion mrr", "whats expansion mrr", "wat is NRR"])
+def test_hurried_definitions(analyst, question):
+    answer = analyst.ask(question)
+    assert answer.value is None and answer.tool_calls[0].name == "describe_metric"
+
+
+@pytest.mark.parametrize("question, movement, start, end", [
+    ("top customer by expansion MRR last quarter", "expansion", "2026-01-01", "2026-03-31"),
+    ("which customer expanded the most last quarter", "expansion", "2026-01-01", "2026-03-31"),
+    ("who is our largest customer by MRR?", "mrr", "2026-06-30", "2026-06-30"),
+])
+def test_the_top_customer_is_the_headline(analyst, acme, question, movement, start, end):
+    answer = analyst.ask(question)
+    call = answer.tool_calls[0]
+    assert (call.name, call.args["movement"], call.args["start"], call.args["end"]) == ("list_customers", movement, start, end)
+    rows, _ = acme.customers(CustomerQuery(movement=movement, start=date.fromisoformat(start), end=date.fromisoformat(end),
+                                           limit=1, descending=True))
+    assert answer.value == pytest.approx(rows[0]["amount"])
+    assert answer.answer.startswith(f"{rows[0]['name']} ({rows[0]['customer_id']}) has the largest")
+
+
+def test_a_conversation_keeps_its_period_and_ignores_what_is_off_the_subject(analyst, acme):
+    thread = analyst.new_thread()
+    analyst.ask("churned MRR last month", thread)
+    count = analyst.ask("how many customers was that?", thread)
+    assert count.value == direct(acme, "churned_customers", "2026-05-01", "2026-05-31")
+    who = analyst.ask("who were they?", thread)
+    assert (who.tool_calls[0].name, who.tool_calls[0].args["movement"], who.period) == \
+        ("list_customers", "churn", {"start": "2026-05-01", "end": "2026-05-31"})
+    for nonsense in ("asdfgh qwerty", "what is 2+2?", "who won the world cup?"):
+        off = analyst.ask(nonsense, thread)
+        assert off.tool_calls == [] and off.value is None, nonsense
+    rate = analyst.ask("what was the churn rate?", thread)
+    assert rate.period == {"start": "2026-05-01", "end": "2026-05-31"}
+    assert analyst.ask("What is our MRR?", thread).period == {"start": "2026-06-30", "end": "2026-06-30"}
+
+
+def test_future_days_and_missing_columns_are_said(analyst, dataset):
+    future = analyst.ask("What was MRR on 2030-01-01?")
+    assert future.value is None and "don't forecast" in future.answer
+    plain = dataset([sub("A", "2025-01-01", amount=100)])
+    answer = Analyst(plain.engine, as_of=date(2025, 6, 30), backend=Backend("offline")).ask("What is MRR by segment?")
+    assert answer.value == 100 and answer.answer.startswith("This data has no segment column")
+
+
+def test_the_bridge_breakdown_adds_up(analyst):
+    text = analyst.ask("How did we do last month?").answer
+    steps = analyst.ask("How did we do last month?").computations[0]["inputs"]
+    parts = {i["step"].strip(): i["amount"] for i in steps}
+    expansion_line = next(line for line in text.splitlines() if line.strip().startswith("(upgrades"))
+    amounts = [float(x.replace(",", "")) for x in re.findall(r"([\d,]+\.\d\d) USD", expansion_line)]
+    assert sum(amounts) == pytest.approx(parts["Expansion"], abs=0.03)
