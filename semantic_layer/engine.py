@@ -93,20 +93,27 @@ class Engine:
         )
         return [str(r["value"]) for r in rows]
 
-    def _check_filter_values(self, filters: list[Filter]) -> None:
-        """A filter on a value the data never has would silently answer 0 (or everything, for
-        "not"); say so instead, with the values there are."""
+    def _resolve_filters(self, filters: list[Filter]) -> list[Filter]:
+        """Filter values as the data writes them: "smb" is SMB when only one value matches
+        regardless of case. A filter on a value the data never has would silently answer 0 (or
+        everything, for "not"); say so instead, with the values there are."""
+        resolved = []
         for f in filters:
             table = "subscriptions" if self.dimensions.source(f.dimension) == "item" else "customers"
-            found = {str(r["value"]) for r in self.fetch(
-                f"SELECT DISTINCT CAST({q(f.dimension)} AS VARCHAR) AS value FROM {table} "
-                f"WHERE CAST({q(f.dimension)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))", [f.values])}
-            missing = [v for v in f.values if v not in found]
+            found: dict[str, list[str]] = {}
+            for r in self.fetch(
+                    f"SELECT DISTINCT CAST({q(f.dimension)} AS VARCHAR) AS value FROM {table} "
+                    f"WHERE lower(CAST({q(f.dimension)} AS VARCHAR)) IN (SELECT lower(unnest(?::VARCHAR[])))", [f.values]):
+                found.setdefault(r["value"].lower(), []).append(r["value"])
+            values = [_as_written(v, found.get(v.lower(), [])) for v in f.values]
+            missing = [v for v, got in zip(f.values, values) if got is None]
             if missing:
                 known = self.dimension_values(f.dimension, limit=21)
                 listed = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
                 raise QueryError(f"no data has {f.dimension} = {', '.join(map(repr, missing))}; "
                                  f"the values of {f.dimension} are: {listed}")
+            resolved.append(f.model_copy(update={"values": values}))
+        return resolved
 
     def compile(self, query: MetricQuery, with_measures: bool = False) -> Compiled:
         return Compiler(self.catalog, self.dimensions, self.settings).compile(query, with_measures)
@@ -123,15 +130,15 @@ class Engine:
 
     def run(self, query: MetricQuery, with_measures: bool = False) -> QueryResult:
         """Metric values per period (and group); with_measures adds the inputs (m_* columns)."""
+        query = query.model_copy(update={"filters": self._resolve_filters(query.filters)})
         compiled = self.compile(query, with_measures)
-        self._check_filter_values(query.filters)
         self._check_rates_cover(query.end)
         return QueryResult(query, compiled, self.fetch(compiled.text(pretty=False)), self.settings)
 
     def customers(self, query: CustomerQuery) -> tuple[list[dict], str]:
         """The customers behind a movement in a period, with the SQL that found them."""
+        query = query.model_copy(update={"filters": self._resolve_filters(query.filters)})
         sql = Compiler(self.catalog, self.dimensions, self.settings).compile_customers(query, self.dimensions.customer)
-        self._check_filter_values(query.filters)
         self._check_rates_cover(query.end)
         return self.fetch(sql.sql(dialect="duckdb")), sql.sql(dialect="duckdb", pretty=True)
 
@@ -154,3 +161,9 @@ class Engine:
             raise QueryError(f"no exchange rates after the data's last rate month for {parts}; "
                              f"ask about dates up to then, or import fx_rates that cover {last_day}")
         self._months_with_rates.add(month_start(last_day))
+
+
+def _as_written(value: str, spellings: list[str]) -> str | None:
+    if value in spellings:
+        return value
+    return spellings[0] if len(spellings) == 1 else None

@@ -9,7 +9,9 @@ from analyst.cli import main
 from assistant import llm
 from assistant.agent import Analyst, Backend
 from assistant.answer import Answer
+from semantic_layer.compiler import Filter
 from semantic_layer.engine import Engine
+from semantic_layer.errors import QueryError
 from semantic_layer.store import import_paths, rebuild, settings_of
 from ui import report
 from ui.app import serve
@@ -123,3 +125,11 @@ def test_a_filter_value_the_data_lacks_is_named(dataset):
     ds = dataset([sub("e", "2025-01-01", "", 100)], customers=[{"customer_id": "e", "segment": "Enterprise"}])
     with pytest.raises(QueryError, match="no data has segment = 'Enterprize'; the values of segment are: Enterprise"):
         ds.value("mrr", "2025-01-31", "2025-01-31", filters=[Filter(dimension="segment", values=["Enterprize"])])
+
+
+def test_filter_values_are_matched_as_the_data_writes_them(dataset):
+    data = dataset([sub("a", "2025-01-01", amount=100), sub("b", "2025-01-01", amount=50)],
+                   customers=[{"customer_id": "a", "segment": "SMB"}, {"customer_id": "b", "segment": "Enterprise"}])
+    assert data.value("mrr", "2025-01-31", "2025-01-31", filters=[Filter(dimension="segment", op="eq", values=["smb"])]) == 100
+    with pytest.raises(QueryError, match="no data has segment = 'smbx'; the values of segment are: Enterprise, SMB"):
+        data.value("mrr", "2025-01-31", "2025-01-31", filters=[Filter(dimension="segment", op="ne", values=["smbx"])])
