@@ -287,11 +287,12 @@ def chat_cmd(db, as_of, model, show_sql):
 def report_cmd(questions, db, as_of, model, fmt, output, title):
     """Answer QUESTIONS (one conversation, follow-ups allowed) and write them as a report."""
     from ui import report
+    from ui.dataset import DataSet
 
     analyst = _analyst(db, as_of, model)
     thread = analyst.new_thread()
     items = [(q, analyst.ask(q, thread)) for q in questions]
-    report.write(items, fmt, output, title, context=f"{_db(db).name}, as of {analyst.as_of}")
+    report.write(items, fmt, output, title, context=DataSet.of(analyst.engine).label(analyst.as_of))
     click.echo(f"Wrote {output} ({len(items)} answer{'s' if len(items) != 1 else ''}).")
 
 

@@ -8,6 +8,10 @@ import pytest
 
 from pypdf import PdfReader
 
+from gradio_client import Client, handle_file
+
+from conftest import write_csv
+from helpers import sub
 from test_ui import start
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -22,18 +26,26 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def page(acme_db, tmp_path_factory):
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
-    demo, url = start(acme_db)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.goto(url)
-        yield page
+        yield browser
         browser.close()
+
+
+def open_page(browser, url, width=1400, height=1000):
+    page = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True).new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(acme_db, browser):
+    demo, url = start(acme_db)
+    yield open_page(browser, url)
     demo.close()
 
 
@@ -61,3 +73,28 @@ def test_ask_read_open_follow_up_and_export(page):
     text = "\n".join(p.extract_text() for p in PdfReader(saved).pages)
     assert "19,419.55" in text and "SELECT" in text
     page.screenshot(path=str(OUTPUT / "export.png"), full_page=True)
+
+
+def test_a_new_page_shows_the_data_and_currency_another_session_set(browser, acme_db, tmp_path):
+    db = tmp_path / "own.duckdb"
+    shutil.copyfile(acme_db, db)
+    demo, url = start(db)
+    try:
+        open_page(browser, url).get_by_text("1,500 customers").first.wait_for()
+        folder = tmp_path / "new"
+        folder.mkdir()
+        write_csv(folder / "customers.csv", [{"customer_id": "X1", "segment": "SMB"}])
+        write_csv(folder / "subscriptions.csv", [sub("X1", "2026-01-01", amount=10, currency="EUR")])
+        write_csv(folder / "fx_rates.csv", [{"month": f"2026-{m:02}", "currency": "EUR", "rate": 1.1} for m in range(1, 7)])
+        other = Client(url, verbose=False)  # another session uploads, then reports in EUR
+        other.predict([handle_file(folder / name) for name in ("customers.csv", "subscriptions.csv", "fx_rates.csv")],
+                      api_name="/import_data")
+        other.predict("EUR", api_name="/reporting_currency")
+        fresh = open_page(browser, url)
+        fresh.get_by_text("reported in EUR").first.wait_for()
+        assert "1 customers" in fresh.get_by_text("subscription rows").first.inner_text()
+        assert "customers.csv (uploaded)" in fresh.get_by_text("Sources:").first.inner_text()
+        assert fresh.get_by_label("Reporting currency (for everyone using this app)").input_value() == "EUR"
+        fresh.screenshot(path=str(OUTPUT / "fresh-session.png"), full_page=True)
+    finally:
+        demo.close()

@@ -127,3 +127,12 @@ def test_settings_take_a_lower_case_currency(own_db):
     result = run("settings", "reporting_currency=eur", "--db", own_db)
     assert result.exit_code == 0, result.output
     assert "reporting_currency = EUR" in result.output
+
+
+def test_report_names_the_data_it_was_computed_on(db, tmp_path):
+    output = tmp_path / "report.md"
+    result = run("report", "What is our MRR?", "--db", db, "--format", "md", "--output", output)
+    assert result.exit_code == 0, result.output
+    subtitle = output.read_text().splitlines()[2]
+    assert "from acme/customers.csv, acme/fx_rates.csv, acme/subscriptions.csv imported" in subtitle
+    assert "(1,500 customers, 2022-01-02 to 2026-06-30, amounts in USD), as of 2026-06-30" in subtitle

@@ -166,6 +166,24 @@ def test_upload_while_other_sessions_ask(own_app):
     assert "1,234.50 USD" in text_of(ask(Client(url, verbose=False), "What is our MRR?"))
 
 
+def test_uploaded_data_is_named_by_its_files_in_the_panel_and_reports(own_app):
+    url, folder = own_app
+    new = folder / "new"
+    new.mkdir()
+    write_csv(new / "customers.csv", [{"customer_id": "X1", "segment": "SMB"}])
+    write_csv(new / "subscriptions.csv", [sub("X1", "2026-01-01", amount=1234.5)])
+    client = Client(url, verbose=False)
+    data, _ = client.predict([handle_file(new / "customers.csv"), handle_file(new / "subscriptions.csv")],
+                             api_name="/import_data")
+    assert "Sources: customers.csv (uploaded), subscriptions.csv (uploaded)" in data
+    ask(client, "What is our MRR?")
+    with open(client.predict("This answer", "md", api_name="/export"), encoding="utf-8") as handle:
+        subtitle = handle.read().splitlines()[2]
+    assert "from customers.csv (uploaded), subscriptions.csv (uploaded) imported" in subtitle
+    assert "(1 customers, 2026-01-01 to" in subtitle and "amounts in USD), as of 2026-06-30" in subtitle
+    assert "own.duckdb" not in subtitle and "/tmp" not in subtitle
+
+
 def test_login_is_required_when_configured(acme_db):
     demo, url = start(acme_db, auth="analyst:secret")
     try:

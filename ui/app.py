@@ -9,11 +9,13 @@ from datetime import date
 from pathlib import Path
 
 import gradio as gr
+from pydantic import ValidationError
 
 from assistant import llm
 from assistant.agent import Backend
 from assistant.answer import Answer
 from semantic_layer.errors import ImportRejected, QueryError
+from semantic_layer.settings import rejected
 
 from . import report
 from .markdown import escape
@@ -60,7 +62,7 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
         try:
             backend = _backend(kind, base_url, model, api_key)
             with workspace.analyst(_as_of(as_of_text), backend) as (analyst, generation):
-                key = [generation, as_of_text, kind, base_url, model]
+                key = [generation.number, as_of_text, kind, base_url, model]
                 if session["key"] != key:  # new data or settings: a fresh conversation
                     session["thread"], session["key"] = analyst.new_thread(), key
                 shown: list[gr.ChatMessage] = []
@@ -79,8 +81,7 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
                         if time.monotonic() - last > STREAM_INTERVAL:
                             last = time.monotonic()
                             yield shown + [gr.ChatMessage(content=text)], session
-            session["items"].append((message, answer.model_dump(mode="json")))
-            session["as_of"] = analyst.as_of.isoformat()
+            session["items"].append((message, answer.model_dump(mode="json"), generation.dataset.label(analyst.as_of)))
             yield answer_messages(answer), session
         except (QueryError, ValueError) as exc:
             yield error_message(str(exc)), session
@@ -88,6 +89,12 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
             log.exception("question failed")
             yield error_message(f"Something went wrong while answering ({type(exc).__name__}). "
                                 "The app is still running; try rephrasing the question."), session
+
+    def data_details():
+        """The side panel's view of the current data set; every page load asks again, as another
+        session may have imported new data or changed the currency since the app started."""
+        dataset = workspace.dataset
+        return dataset.panel(), gr.update(choices=dataset.currency_choices, value=dataset.reporting_currency)
 
     def do_import(files, progress=gr.Progress()):
         if not files:
@@ -102,32 +109,35 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
         except (QueryError, ValueError) as exc:
             return gr.update(), f"**Import failed** — nothing was changed: {exc}"
         notes = "".join(f"\n\nNote: {n}" for n in result.notes)
-        return workspace.describe(), (f"Imported {result.customers:,} customers and {result.subscription_rows:,} rows. "
+        return workspace.dataset.panel(), (f"Imported {result.customers:,} customers and {result.subscription_rows:,} rows. "
                                       f"New questions use the new data.{notes}")
 
     def do_currency(currency):
         try:
             workspace.change_settings(reporting_currency=currency)
+        except ValidationError as exc:
+            return gr.update(), f"Not changed: {rejected(exc)}"
         except (QueryError, ValueError) as exc:
             return gr.update(), f"Not changed: {exc}"
-        return workspace.describe(), f"Amounts are now reported in {currency}."
+        return workspace.dataset.panel(), f"Amounts are now reported in {currency}."
 
     def do_export(session, scope, fmt):
-        items = [(q, Answer.model_validate(a)) for q, a in (session or {}).get("items", [])]
+        items = (session or {}).get("items", [])
         if not items:
             raise gr.Error("Ask a question first; then export its answer or the conversation.")
         if scope == "This answer":
             items = items[-1:]
         folder = Path(tempfile.mkdtemp(prefix="analyst-report-"))
-        context = f"{workspace.db_path.name}, as of {(session or {}).get('as_of') or 'the data' + chr(39) + 's last day'}"
-        return str(report.write(items, fmt, folder / f"revenue-report.{fmt}", context=context))
+        # An upload or a currency change within the conversation: the report names each data set.
+        context = "; ".join(dict.fromkeys(context for _, _, context in items))
+        answers = [(q, Answer.model_validate(a)) for q, a, _ in items]
+        return str(report.write(answers, fmt, folder / f"revenue-report.{fmt}", context=context))
 
-    settings = workspace.settings()
     with gr.Blocks(title="revenue-analyst", fill_height=True, analytics_enabled=False) as demo:
         session = gr.State(new_session())
         with gr.Sidebar(position="right", open=True, width=360):
             gr.Markdown("### Data")
-            data = gr.Markdown(workspace.describe())
+            data = gr.Markdown()
             files = gr.File(label="Upload customers / subscriptions / fx_rates (CSV, Parquet) or Stripe exports",
                             file_count="multiple", file_types=[".csv", ".parquet", ".json", ".jsonl"])
             import_button = gr.Button("Import", variant="secondary")
@@ -141,8 +151,10 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
             model = gr.Textbox(label="Model name", value=os.environ.get("ANALYST_MODEL", ""), placeholder=llm.DEFAULT_MODEL,
                                max_lines=1)
             api_key = gr.Textbox(label="API key (needed for another base URL)", type="password", value="", max_lines=1)
-            currency = gr.Dropdown(sorted({settings.reporting_currency, *_currencies(workspace)}),
-                                   label="Reporting currency (for everyone using this app)", value=settings.reporting_currency)
+            # Any code may be typed (the data's currencies are offered): another session's upload
+            # may have brought currencies this page's list does not show yet.
+            currency = gr.Dropdown(workspace.dataset.currency_choices, value=workspace.dataset.reporting_currency,
+                                   label="Reporting currency (for everyone using this app)", allow_custom_value=True)
             currency_button = gr.Button("Apply currency", size="sm")
             settings_status = gr.Markdown()
             gr.Markdown("### Export")
@@ -163,15 +175,12 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
             description="Answers with the number, the dates, the formula, the SQL and the rows behind it.",
             api_name="chat",
         )
-        import_button.click(do_import, [files], [data, import_status], api_name="import_data")
+        demo.load(data_details, None, [data, currency], api_visibility="private")
+        import_button.click(do_import, [files], [data, import_status], api_name="import_data").then(
+            data_details, None, [data, currency], api_visibility="private")  # new data, new currencies
         currency_button.click(do_currency, [currency], [data, settings_status], api_name="reporting_currency")
         export_button.click(do_export, [session, scope, fmt], [exported], api_name="export")
     return demo
-
-
-def _currencies(workspace: Workspace) -> list[str]:
-    with workspace.analyst(None, Backend("offline")) as (analyst, _):
-        return analyst.engine.dimension_values("currency")
 
 
 def warm_up() -> None:

@@ -17,7 +17,10 @@ from pathlib import Path
 from assistant.agent import Analyst, Backend
 from semantic_layer.engine import Engine
 from semantic_layer.settings import Settings
-from semantic_layer.store import ImportSummary, import_paths, rebuild, settings_of, summary
+from semantic_layer.sources import load_paths
+from semantic_layer.store import ImportSummary, import_tables, rebuild, settings_of
+
+from .dataset import DataSet
 
 MAX_ANALYSTS = 8
 
@@ -26,9 +29,15 @@ MAX_ANALYSTS = 8
 class Generation:
     number: int
     engine: Engine
+    dataset: DataSet
     analysts: dict = field(default_factory=dict)
     users: int = 0
     retired: bool = False
+
+    @classmethod
+    def open(cls, number: int, db_path: Path) -> "Generation":
+        engine = Engine.open(db_path)
+        return cls(number, engine, DataSet.of(engine))
 
     def close_if_unused(self) -> None:
         if self.retired and self.users == 0:
@@ -40,15 +49,21 @@ class Workspace:
         self.db_path = Path(db_path)
         self._lock = threading.Lock()
         self._imports = threading.Lock()
-        self._current = Generation(1, Engine.open(self.db_path))
+        self._current = Generation.open(1, self.db_path)
 
     @property
     def generation(self) -> int:
         return self._current.number
 
+    @property
+    def dataset(self) -> DataSet:
+        """The current data set, for the side panel of every new page."""
+        return self._current.dataset
+
     @contextmanager
     def analyst(self, as_of: date | None, backend: Backend):
-        """The assistant for these settings on the current data set, held for one question."""
+        """The assistant for these settings and the generation of the data set it answers on,
+        held for one question."""
         with self._lock:
             gen = self._current
             key = (as_of, backend.kind, backend.base_url, backend.model, backend.api_key)
@@ -60,7 +75,7 @@ class Workspace:
                 gen.analysts[key] = analyst
             gen.users += 1
         try:
-            yield analyst, gen.number
+            yield analyst, gen
         finally:
             with self._lock:
                 gen.users -= 1
@@ -69,7 +84,7 @@ class Workspace:
     def _swap(self) -> None:
         with self._lock:
             old = self._current
-            self._current = Generation(old.number + 1, Engine.open(self.db_path))
+            self._current = Generation.open(old.number + 1, self.db_path)
             old.retired = True
             old.close_if_unused()
 
@@ -80,7 +95,11 @@ class Workspace:
                 shutil.copyfile(file, Path(folder) / Path(file).name)
             if progress:
                 progress(0.3, desc="Validating and building the ledger")
-            result = import_paths(self.db_path, [Path(folder)], self.settings())
+            loaded = load_paths([Path(folder)])
+            # The sources name the uploaded files, not the temporary folder they were read from.
+            sources = [f"{Path(s).name} (uploaded)" for s in loaded.sources]
+            result = import_tables(self.db_path, loaded.raws, self.settings(), sources=sources)
+            result.notes = loaded.notes
             if progress:
                 progress(0.9, desc="Opening the new data set")
             self._swap()
@@ -96,19 +115,3 @@ class Workspace:
 
     def settings(self) -> Settings:
         return settings_of(self.db_path)
-
-    def describe(self) -> str:
-        """What data is loaded, for the side panel."""
-        with self.analyst(None, Backend("offline")) as (analyst, _):
-            cursor = analyst.engine.con.cursor()
-            try:
-                s = summary(cursor)
-            finally:
-                cursor.close()
-            imported = analyst.engine.fetch("SELECT max(imported_at) AS at FROM imports")[0]["at"]
-            settings = analyst.engine.settings
-        when = f"{imported:%Y-%m-%d %H:%M} UTC" if imported else "unknown"
-        return (f"**{s.customers:,} customers**, {s.subscription_rows:,} subscription rows  \n"
-                f"Dates: {s.first_date} to {s.last_date}  \nCurrencies: {', '.join(s.currencies)} "
-                f"(reported in {settings.reporting_currency})  \nLast import: {when}  \n"
-                f"Sources: {', '.join(Path(x).name for x in s.sources) or '—'}")
