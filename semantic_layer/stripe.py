@@ -18,7 +18,7 @@ from 2025-03-31.basil).
 """
 
 import calendar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from pathlib import Path
@@ -206,6 +206,8 @@ class LineInfo:
     proration: bool
     credit: bool
     state: State | None = None
+    entries: list[dict] = field(default_factory=list)  # its discount_amounts, whole-invoice amounts off moved
+    factor: Decimal = Decimal(1)  # what is left of its amounts without inclusive tax
     discount: Discount = NO_DISCOUNT
     seq: int = 0
 
@@ -234,6 +236,7 @@ class StripeConverter:
         self.customer_snapshots: dict[str, dict] = {}
         self.rows: list[dict] = []
         self.customer_refs: dict[str, Found] = {}
+        self.bearers: dict[tuple[str, str], str | None] = {}  # (subscription, discount) -> item
         self._seq = 0
 
     # ---- public
@@ -334,9 +337,11 @@ class StripeConverter:
     # ---- invoice lines
     def _lines(self) -> dict[str, list[LineInfo]]:
         by_sub: dict[str, list[LineInfo]] = {}
-        for inv_id in sorted(self.o.of("invoice")):
-            found = self.o.of("invoice")[inv_id]
+        # In time order: the item that carries a whole-invoice amount off stays the one it was.
+        invoices = sorted(self.o.of("invoice").values(), key=lambda f: (_int(f.obj.get("created")) or 0, f.obj["id"]))
+        for found in invoices:
             inv = found.obj
+            inv_id = inv["id"]
             status = inv.get("status")
             self._snapshot(inv)
             if status in _SKIPPED_INVOICE_STATUSES or inv_id.startswith("upcoming"):
@@ -353,20 +358,64 @@ class StripeConverter:
                     f"of invoices whose lines.has_more is true (see docs/stripe.md)",
                 ))
                 continue
-            parent = inv.get("parent") or {}
-            inv_sub = id_of(inv.get("subscription")) or id_of((parent.get("subscription_details") or {}).get("subscription"))
-            for line in lines["data"]:
-                try:
-                    info = self._line(found, line, inv_sub)
-                except Unmappable as exc:
-                    loc = f"invoice {inv_id}, line {line.get('id') or '?'}"
-                    self.problems.append(ImportProblem(found.file, loc, exc.field, exc.message))
-                    continue
-                if info is not None:
-                    self._seq += 1
-                    info.seq = self._seq
-                    by_sub.setdefault(info.subscription, []).append(info)
+            for info in self._invoice_lines(found, lines["data"]):
+                self._seq += 1
+                info.seq = self._seq
+                by_sub.setdefault(info.subscription, []).append(info)
         return by_sub
+
+    def _invoice_lines(self, found: Found, lines: list[dict]) -> list[LineInfo]:
+        inv = found.obj
+        parent = inv.get("parent") or {}
+        inv_sub = id_of(inv.get("subscription")) or id_of((parent.get("subscription_details") or {}).get("subscription"))
+        infos = []
+        for line in lines:
+            try:
+                info = self._line(found, line, inv_sub)
+            except Unmappable as exc:
+                loc = f"invoice {inv['id']}, line {line.get('id') or '?'}"
+                self.problems.append(ImportProblem(found.file, loc, exc.field, exc.message))
+                continue
+            if info is not None:
+                infos.append(info)
+        billed = [i for i in infos if i.state is not None and not i.proration]
+        self._whole_invoice_amounts_off(inv, lines, billed)
+        for info in billed:
+            info.discount = self._discount(info.entries, info.currency, info.factor, info.end)
+        return infos
+
+    def _whole_invoice_amounts_off(self, inv: dict, lines: list[dict], billed: list[LineInfo]) -> None:
+        """Stripe spreads an amount off the whole invoice (a subscription's or customer's coupon)
+        over every discountable line, one-off fees included, and splits it anew on every invoice.
+        Per billing interval the subscription gets what the discount took off the whole invoice,
+        on one of its items: the same item on every invoice while it is billed, so that the split
+        moves no MRR between items (a percent off is the same share of every line)."""
+        whole = {id_of(d) for d in [inv.get("discount"), *(inv.get("discounts") or [])]} - {None}
+        totals: dict[str, int] = {}
+        for line in lines:
+            for entry in line.get("discount_amounts") or []:
+                did = id_of(entry.get("discount"))
+                if did in whole and self._is_amount_off(did):
+                    totals[did] = totals.get(did, 0) + (entry.get("amount") or 0)
+        for did, total in totals.items():
+            for info in billed:
+                info.entries = [e for e in info.entries if id_of(e.get("discount")) != did]
+            if billed and total > 0:
+                self._bearer(did, billed).entries.append({"amount": total, "discount": did})
+
+    def _bearer(self, did: str, billed: list[LineInfo]) -> LineInfo:
+        """The line whose item carries a whole-invoice amount off: the item that carried it last
+        time, else the largest line (ties: the smallest item id)."""
+        key = (billed[0].subscription, did)
+        line = next((i for i in billed if i.item == self.bearers.get(key)), None)
+        if line is None:
+            line = min(billed, key=lambda i: (-i.amount, i.item or ""))
+            self.bearers[key] = line.item
+        return line
+
+    def _is_amount_off(self, discount_ref) -> bool:
+        _, coupon = self._coupon_of(discount_ref)
+        return bool(coupon) and coupon.get("percent_off") is None and coupon.get("amount_off") is not None
 
     def _snapshot(self, inv: dict) -> None:
         customer = id_of(inv.get("customer"))
@@ -463,8 +512,7 @@ class StripeConverter:
             unit_amount=unit, quantity=quantity, currency=currency,
             interval=price.interval, interval_count=price.interval_count,
         )
-        if not proration:
-            info.discount = self._discount(discounts, currency, factor, end)
+        info.entries, info.factor = discounts, factor
         return info
 
     def _unit_minor(self, price: Price, currency: str, quantity: Decimal, amount: int, proration: bool,

@@ -196,6 +196,21 @@ def test_coupons_current_shape_and_discounts_ending_after_the_last_invoice(tmp_p
     assert data.moves("cus_pct_rep_tail") == [("2025-05-01", "new", 50.0), ("2025-08-01", "discount", 50.0)]
 
 
+def test_amount_coupons_on_the_whole_subscription_are_not_split_by_line(tmp_path):
+    """Stripe spreads an invoice-level amount off over every discountable line, one-off fees
+    included; the rulebook's discount_amount is the amount off per billing interval."""
+    data = load(tmp_path, "amount_coupons")
+    # $50 with $10 off forever; the first invoice's $450 fee took $9 of it: still 50 - 10 = 40,
+    # and no discount movement when the fee is gone.
+    assert data.moves("cus_fee") == [("2025-01-01", "new", 40.0)]
+    # $500 + 5 x $10 seats with $30 off: 520. 5 -> 8 seats on 15 Feb: seat_expansion 3 x 10 = 30
+    # (MRR 550), and nothing on 1 March when Stripe's split of the $30 over the lines shifts.
+    assert sorted(data.moves("cus_spread")) == [("2025-01-01", "new", 50.0), ("2025-01-01", "new", 470.0),
+                                                ("2025-02-15", "seat_expansion", 30.0)]
+    assert data.metric("mrr", "2025-02-20", "2025-02-20") == pytest.approx(40 + 550)
+    assert data.metric("mrr", "2025-04-30", "2025-04-30") == pytest.approx(40 + 550)
+
+
 # ---- trials -----------------------------------------------------------------------------
 
 def test_trials_from_one_mixed_json_lines_file(tmp_path):
