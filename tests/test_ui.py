@@ -135,13 +135,18 @@ def test_bad_upload_is_reported_and_changes_nothing(own_app):
     assert "394,413.66 USD" in text_of(ask(client, "What is our MRR?"))
 
 
-def test_upload_while_other_sessions_ask(own_app):
-    """Another session's questions keep working while an upload replaces the data set."""
-    url, folder = own_app
+def one_customer_files(folder) -> list:
+    """A one-customer data set (1,234.50 USD MRR from 2026-01-01) as files to upload."""
     new = folder / "new"
     new.mkdir()
     write_csv(new / "customers.csv", [{"customer_id": "X1", "segment": "SMB"}])
     write_csv(new / "subscriptions.csv", [sub("X1", "2026-01-01", amount=1234.5)])
+    return [handle_file(new / "customers.csv"), handle_file(new / "subscriptions.csv")]
+
+
+def test_upload_while_other_sessions_ask(own_app):
+    """Another session's questions keep working while an upload replaces the data set."""
+    url, folder = own_app
     failures, answers = [], []
 
     def asker():
@@ -156,8 +161,7 @@ def test_upload_while_other_sessions_ask(own_app):
     for t in threads:
         t.start()
     uploader = Client(url, verbose=False)
-    data, status = uploader.predict([handle_file(new / "customers.csv"), handle_file(new / "subscriptions.csv")],
-                                    api_name="/import_data")
+    data, status = uploader.predict(one_customer_files(folder), api_name="/import_data")
     for t in threads:
         t.join()
     assert failures == [] and len(answers) == 12
@@ -168,13 +172,8 @@ def test_upload_while_other_sessions_ask(own_app):
 
 def test_uploaded_data_is_named_by_its_files_in_the_panel_and_reports(own_app):
     url, folder = own_app
-    new = folder / "new"
-    new.mkdir()
-    write_csv(new / "customers.csv", [{"customer_id": "X1", "segment": "SMB"}])
-    write_csv(new / "subscriptions.csv", [sub("X1", "2026-01-01", amount=1234.5)])
     client = Client(url, verbose=False)
-    data, _ = client.predict([handle_file(new / "customers.csv"), handle_file(new / "subscriptions.csv")],
-                             api_name="/import_data")
+    data, _ = client.predict(one_customer_files(folder), api_name="/import_data")
     assert "Sources: customers.csv (uploaded), subscriptions.csv (uploaded)" in data
     ask(client, "What is our MRR?")
     with open(client.predict("This answer", "md", api_name="/export"), encoding="utf-8") as handle:
