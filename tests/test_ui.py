@@ -12,7 +12,9 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from semantic_layer.store import import_paths
+from ui import charts
 from ui.app import serve
+from ui.chart_labels import display_chart
 
 from conftest import ACME, write_csv
 from helpers import sub
@@ -76,6 +78,36 @@ def test_chat_returns_plain_data_with_the_chart(app):
         charts = [m["content"] for m in response if isinstance(m["content"], dict)]
         assert [c["component"] for c in charts] == ["plot"]
         assert json.loads(charts[0]["value"]["plot"])["data"]  # the Plotly figure, as JSON
+
+
+def chart_of(response) -> dict:
+    return next(json.loads(m["content"]["value"]["plot"]) for m in response if isinstance(m["content"], dict))
+
+
+@pytest.mark.parametrize("question, labels, from_zero", [
+    # A flow, labelled by its months (was a date axis ticked "Jan 11, Jan 25" starting at 10,000).
+    ("New MRR by month in Q1 2026", ["Jan 2026", "Feb 2026", "Mar 2026"], True),
+    # A stock the text names by each quarter's last day (was plotted at the quarter's first day).
+    ("NRR by quarter split by segment", ["Q3 2025", "Q4 2025", "Q1 2026", "Q2 2026"], False),
+    # Weeks have no calendar name: a stock by its last day, as the text says, a flow by its first.
+    ("MRR by week in June 2026", ["2026-06-07", "2026-06-14", "2026-06-21", "2026-06-28", "2026-06-30"], True),
+    ("new MRR by week in June 2026", ["2026-06-01", "2026-06-08", "2026-06-15", "2026-06-22", "2026-06-29"], True),
+])
+def test_period_charts_name_the_periods_the_text_names(app, question, labels, from_zero):
+    figure = chart_of(ask(Client(app, verbose=False), question))
+    assert figure["layout"]["xaxis"]["type"] == "category"
+    assert all(trace["x"] == labels for trace in figure["data"])
+    assert (figure["layout"]["yaxis"].get("rangemode") == "tozero") is from_zero
+
+
+def test_report_charts_use_the_same_labels_and_start_amounts_at_zero():
+    computation = {"metric": "new_mrr", "table": [
+        {"period_start": "2026-01-01", "period_end": "2026-01-31"}, {"period_start": "2026-02-01", "period_end": "2026-02-28"}],
+        "chart": {"kind": "line", "title": "New MRR by month", "x": "period_start", "series": ["new_mrr"], "unit": "USD",
+                  "rows": [{"period_start": "2026-01-01", "new_mrr": 13718.87}, {"period_start": "2026-02-01", "new_mrr": 10149.61}]}}
+    axes = charts.figure(display_chart(computation)).axes[0]
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["Jan 2026", "Feb 2026"]
+    assert axes.get_ylim()[0] == 0
 
 
 def test_follow_up_uses_the_sessions_context_and_sessions_are_apart(app):

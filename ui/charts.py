@@ -45,6 +45,10 @@ def figure(chart: dict):
         ax.set_xticks(range(0, len(labels), step), labels[::step], rotation=30, ha="right")
         if len(chart["series"]) > 1:
             ax.legend(frameon=False, fontsize=8)
+    if chart["kind"] == "line" and chart.get("unit") not in (None, "%", "ratio"):
+        # Amounts and counts from zero, as in the app (plots.py).
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(low, 0), max(high, 0))
     ax.yaxis.set_major_formatter(_axis_format(chart.get("unit")))
     ax.set_title(chart["title"], fontsize=11, loc="left")
     ax.spines[["top", "right"]].set_visible(False)

@@ -8,6 +8,7 @@ import gradio as gr
 from assistant.answer import Answer
 
 from . import plots
+from .chart_labels import display_chart
 from .markdown import computation
 
 # Made once at import: inside an event a component's constructor only records an update.
@@ -26,7 +27,7 @@ def answer_messages(answer: Answer) -> list[gr.ChatMessage]:
     messages.append(gr.ChatMessage(content=answer.answer))
     for c in answer.computations:
         if c.get("chart"):
-            messages.append(chart_message(c["chart"]))
+            messages.append(chart_message(display_chart(c)))
         body = computation(c)
         if body:
             messages.append(gr.ChatMessage(content=body, metadata={"title": "How this was computed", "status": "done"}))

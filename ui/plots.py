@@ -13,9 +13,10 @@ def _axis(unit: str | None) -> dict:
         return dict(ticksuffix="%", title="percent")
     if unit in (None, "ratio"):
         return {}
+    # Amounts and counts from zero: a line zoomed to its range made a 13.7k -> 10.1k dip look like a crash.
     if unit == "customers":
-        return dict(title="customers")
-    return dict(tickformat=",.0f", title=unit)
+        return dict(title="customers", rangemode="tozero")
+    return dict(tickformat=",.0f", title=unit, rangemode="tozero")
 
 
 def figure(chart: dict) -> go.Figure:
@@ -40,6 +41,7 @@ def figure(chart: dict) -> go.Figure:
             trace = go.Bar(x=labels, y=values, name=name, marker_color=color) if chart["kind"] == "bar" else \
                 go.Scatter(x=labels, y=values, name=name, mode="lines+markers", line=dict(color=color))
             fig.add_trace(trace)
+        fig.update_xaxes(type="category")  # periods and groups as labelled, never read as dates
     fig.update_layout(title=chart["title"], showlegend=len(chart.get("series", [])) > 1, **LAYOUT)
     fig.update_yaxes(**_axis(chart.get("unit")))
     return fig

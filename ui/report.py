@@ -16,6 +16,7 @@ from openpyxl.styles import Font
 from assistant.answer import Answer
 
 from . import charts
+from .chart_labels import display_chart
 from .markdown import computation, escape, period_text
 
 FORMATS = ("md", "html", "pdf", "csv", "xlsx")
@@ -48,7 +49,7 @@ def to_markdown(items: list[Item], title: str, context: str = "", images: bool =
             if body:
                 lines += [body, ""]
             if images and c.get("chart"):
-                data = base64.b64encode(charts.png(c["chart"])).decode()
+                data = base64.b64encode(charts.png(display_chart(c))).decode()
                 lines += [f"![{c['chart']['title']}](data:image/png;base64,{data})", ""]
             appendix += [(n, sql) for sql in c.get("sql", [])]
     if appendix:
@@ -138,7 +139,7 @@ def _pdf_file(items, path, title, context):
             if c.get("table") and (len(c["table"]) > 1 or c["tool"] == "list_customers"):
                 pdf.rows(c["table"])
             if c.get("chart"):
-                pdf.image(charts.png(c["chart"]), w=170)
+                pdf.image(charts.png(display_chart(c)), w=170)
                 pdf.ln(2)
             appendix += [(n, sql) for sql in c.get("sql", [])]
     if appendix:
