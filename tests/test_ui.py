@@ -1,5 +1,6 @@
 """The Gradio app end to end through gradio_client: a started app on 127.0.0.1."""
 
+import csv
 import json
 import shutil
 import socket
@@ -11,10 +12,12 @@ from gradio_client import Client, handle_file
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from assistant.agent import Analyst, Backend
 from semantic_layer.store import import_paths
-from ui import charts
+from ui import charts, report
 from ui.app import serve
 from ui.chart_labels import display_chart
+from ui.markdown import computation
 
 from conftest import ACME, write_csv
 from helpers import sub
@@ -98,6 +101,12 @@ def test_period_charts_name_the_periods_the_text_names(app, question, labels, fr
     assert figure["layout"]["xaxis"]["type"] == "category"
     assert all(trace["x"] == labels for trace in figure["data"])
     assert (figure["layout"]["yaxis"].get("rangemode") == "tozero") is from_zero
+
+
+def test_bridge_bars_stand_on_zero(app):
+    figure = chart_of(ask(Client(app, verbose=False), "How did we do last month?"))
+    assert figure["data"][0]["type"] == "waterfall"
+    assert figure["layout"]["yaxis"]["rangemode"] == "tozero" and "range" not in figure["layout"]["yaxis"]
 
 
 def test_report_charts_use_the_same_labels_and_start_amounts_at_zero():
@@ -224,3 +233,42 @@ def test_login_is_required_when_configured(acme_db):
         assert "394,413.66 USD" in text_of(ask(client, "What is our MRR?"))
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def answers(acme):
+    analyst = Analyst(acme, as_of=AS_OF, backend=Backend("offline"))
+    thread = analyst.new_thread()
+    questions = ["How did we do last month?", "Which customers churned last month?", "What is our MRR?",
+                 "top 5 customers by MRR"]
+    return {q: analyst.ask(q, thread) for q in questions}
+
+
+def test_pdf_states_each_formula_once_and_right_aligns_numbers(answers, tmp_path):
+    pdf = PdfReader(report.write(list(answers.items()), "pdf", tmp_path / "r.pdf"))
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    assert text.count("Formula:") == len(answers)
+    starts = {}
+
+    def where(text, cm, tm, font, size):
+        starts.setdefault(text.strip(), tm[4])
+
+    pdf.pages[0].extract_text(visitor_text=where)  # the bridge's inputs: one column of amounts
+    assert starts["49.00"] > starts["378,249.37"] > starts["step"]
+
+
+def test_csv_rows_of_a_customer_list_carry_its_period(answers, tmp_path):
+    path = report.write([("Which customers churned last month?", answers["Which customers churned last month?"])], "csv",
+                        tmp_path / "r.csv")
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and all((r["period_start"], r["period_end"]) == ("2026-05-01", "2026-05-31") for r in rows)
+
+
+def test_customers_behind_mrr_on_a_day_have_no_movement_columns(answers):
+    for question in ("What is our MRR?", "top 5 customers by MRR"):
+        shown = "\n".join(computation(c) for c in answers[question].computations)
+        header = next(line for line in shown.splitlines() if line.startswith("| customer_id"))
+        assert "| amount |" in header and "changes" not in header and "first_date" not in header
+    churned = "\n".join(computation(c) for c in answers["Which customers churned last month?"].computations)
+    assert "| changes | first_date | last_date |" in churned  # a movement keeps them

@@ -14,11 +14,24 @@ LABELS = {
 }
 
 
+# A movement's customers: how many change days, the first and the last. For MRR on one day
+# they would only repeat that day.
+MOVEMENT_COLUMNS = ("changes", "first_date", "last_date")
+
+
+def shown_columns(rows: list[dict], movement: str) -> list[dict]:
+    """The customers behind a movement, or behind MRR on a day without the movement columns."""
+    if movement != "mrr":
+        return rows
+    return [{k: v for k, v in row.items() if k not in MOVEMENT_COLUMNS} for row in rows]
+
+
 def list_customers(engine: Engine, args) -> tuple[str, dict]:
     query = CustomerQuery(movement=args.movement, start=args.start, end=args.end,
                           filters=[Filter(**f.model_dump()) for f in args.filters], limit=args.limit,
                           descending=args.descending)
     rows, sql = engine.customers(query)
+    rows = shown_columns(rows, args.movement)
     label = LABELS[args.movement]
     currency = engine.settings.reporting_currency
     when = f"on {args.end}" if args.movement == "mrr" else f"{args.start}..{args.end}"

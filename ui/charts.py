@@ -58,9 +58,9 @@ def figure(chart: dict):
 
 
 def _waterfall(ax, rows: list[dict]) -> None:
-    """Totals stand on the axis; each movement floats from the running total."""
+    """Totals stand on the axis (from zero, never zoomed: see plots.py); each movement floats
+    from the running total."""
     running = 0.0
-    levels = []
     for i, row in enumerate(rows):
         amount = row["amount"] or 0.0
         if row.get("measure") == "total":
@@ -72,13 +72,9 @@ def _waterfall(ax, rows: list[dict]) -> None:
             ax.bar(i, abs(amount), bottom=bottom, color=UP if amount >= 0 else DOWN)
             running += amount
             top = bottom + abs(amount)
-        levels += [running, top]
         ax.annotate(f"{amount:+,.0f}" if row.get("measure") != "total" else f"{amount:,.0f}", (i, top),
                     ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(range(len(rows)), [r["step"] for r in rows], rotation=20, ha="right", fontsize=8)
-    # Movements are small next to MRR itself: zoom in on the range they move in.
-    low, high = min(levels), max(levels)
-    ax.set_ylim(max(0.0, low - 1.5 * (high - low)), high + 0.15 * (high - low))
 
 
 def png(chart: dict) -> bytes:

@@ -1,8 +1,10 @@
 """Markdown of an answer's computations, shared by the chat and the reports."""
 
 import html
-
 from datetime import date
+
+from semantic_layer.catalog import load_catalog
+from tools.customer_tools import shown_columns
 
 MAX_ROWS = 25
 
@@ -24,11 +26,22 @@ def cell(value) -> str:
     return escape(value).replace("|", "\\|").replace("\n", " ")
 
 
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def numeric_columns(rows: list[dict], columns: list[str]) -> list[bool]:
+    """Which columns hold numbers only (tables right-align them)."""
+    return [all(is_number(r.get(c)) or r.get(c) is None for r in rows) and any(is_number(r.get(c)) for r in rows)
+            for c in columns]
+
+
 def table(rows: list[dict], limit: int = MAX_ROWS) -> str:
     if not rows:
         return ""
     columns = list(dict.fromkeys(k for row in rows for k in row if k not in ("measure",)))
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines = ["| " + " | ".join(columns) + " |",
+             "|" + "".join("---:|" if number else "---|" for number in numeric_columns(rows, columns))]
     lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows[:limit]]
     if len(rows) > limit:
         lines.append(f"\n*… {len(rows) - limit} more rows in the exported table*")
@@ -45,7 +58,14 @@ def period_text(period: dict | None) -> str:
     return f"{start} to {end}, both inclusive ({days} days)"
 
 
-def computation(c: dict, with_sql: bool = True) -> str:
+def contributors(c: dict) -> list[dict]:
+    """The customers behind a query's number; behind a stock (MRR on a day) without the
+    movement columns, which would only repeat that day."""
+    stock = bool(c.get("metric")) and not load_catalog().is_flow(c["metric"])
+    return shown_columns(c["customers"], "mrr" if stock else "")
+
+
+def computation(c: dict, with_sql: bool = True, with_formula: bool = True) -> str:
     """'How this was computed': period, formula, inputs, the customers behind it, the SQL."""
     parts = []
     if c.get("period"):
@@ -53,12 +73,12 @@ def computation(c: dict, with_sql: bool = True) -> str:
     if c.get("comparison"):
         other = c["comparison"]["period"]
         parts.append(f"**Compared with:** {period_text(other)}")
-    if c.get("formula"):
+    if c.get("formula") and with_formula:
         parts.append(f"**Formula:** {c['formula']}")
     if c.get("inputs"):
         parts.append("**Inputs**\n\n" + table(c["inputs"]))
     if c.get("customers") and c["tool"] != "list_customers":
-        parts.append("**Largest contributors** (with the source rows)\n\n" + table(c["customers"], 10))
+        parts.append("**Largest contributors** (with the source rows)\n\n" + table(contributors(c), 10))
     if c.get("table") and (len(c["table"]) > 1 or c["tool"] in ("list_customers", "list_metrics")):
         parts.append("**Result**\n\n" + table(c["table"]))
     for note in c.get("notes", []):

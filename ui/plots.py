@@ -30,10 +30,8 @@ def figure(chart: dict) -> go.Figure:
             texttemplate="%{y:,.0f}", textposition="outside",
             increasing=dict(marker_color=UP), decreasing=dict(marker_color=DOWN), totals=dict(marker_color=TOTAL),
         ))
-        amounts = [r["amount"] for r in rows if r.get("measure") == "total"]
-        movements = sum(abs(r["amount"]) for r in rows if r.get("measure") != "total")
-        # Zoom in: movements are small next to MRR itself.
-        fig.update_yaxes(range=[max(0.0, min(amounts) - 1.5 * movements), max(amounts) + movements])
+        # From zero, as bars must be: a zoomed axis made a +2.7 % month look like +35 % (every bar is labelled).
+        fig.update_yaxes(rangemode="tozero")
     else:
         for i, name in enumerate(chart["series"]):
             values = [r.get(name) for r in rows]

@@ -17,7 +17,7 @@ from assistant.answer import Answer
 
 from . import charts
 from .chart_labels import display_chart
-from .markdown import computation, escape, period_text
+from .markdown import cell, computation, escape, is_number, numeric_columns, period_text
 
 FORMATS = ("md", "html", "pdf", "csv", "xlsx")
 Item = tuple[str, Answer]
@@ -45,7 +45,7 @@ def to_markdown(items: list[Item], title: str, context: str = "", images: bool =
     for n, (question, answer) in enumerate(items, start=1):
         lines += [f"## {n}. {escape(question)}", "", escape(answer.answer), ""]
         for c in answer.computations:
-            body = computation(c, with_sql=False)
+            body = computation(c, with_sql=False, with_formula=not _formula_in_text(answer, c))
             if body:
                 lines += [body, ""]
             if images and c.get("chart"):
@@ -96,15 +96,17 @@ class _Pdf(FPDF):
 
     def text_block(self, text: str, size: int = 10, style: str = "", markdown: bool = True):
         self.set_font("DejaVu", style, size)
-        self.multi_cell(0, size * 0.5, text, markdown=markdown, new_x="LMARGIN", new_y="NEXT")
+        # Left-aligned: fpdf2 justifies by default, which spread short answer lines across the page.
+        self.multi_cell(0, size * 0.5, text, markdown=markdown, align="L", new_x="LMARGIN", new_y="NEXT")
         self.ln(1)
 
     def rows(self, rows: list[dict], limit: int = 25):
         if not rows:
             return
         columns = list(dict.fromkeys(k for row in rows for k in row if k not in ("measure", "sources")))[:7]
+        align = tuple("RIGHT" if number else "LEFT" for number in numeric_columns(rows[:limit], columns))
         self.set_font("DejaVu", "", 7)
-        with self.table(text_align="LEFT", line_height=4, first_row_as_headings=True) as table:
+        with self.table(text_align=align, line_height=4, first_row_as_headings=True) as table:
             table.row([str(c) for c in columns])
             for row in rows[:limit]:
                 table.row([_plain(row.get(c)) for c in columns])
@@ -112,11 +114,7 @@ class _Pdf(FPDF):
 
 
 def _plain(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return str(value)[:60]
+    return cell(value) if value is None or is_number(value) else str(value)[:60]
 
 
 def _pdf_file(items, path, title, context):
@@ -132,7 +130,7 @@ def _pdf_file(items, path, title, context):
         for c in answer.computations:
             if c.get("period"):
                 pdf.text_block(f"**Period:** {period_text(c['period'])}", 9)
-            if c.get("formula"):
+            if c.get("formula") and not _formula_in_text(answer, c):
                 pdf.text_block(f"**Formula:** {c['formula']}", 9)
             if c.get("inputs"):
                 pdf.rows(c["inputs"])
@@ -153,6 +151,11 @@ def _pdf_file(items, path, title, context):
     pdf.output(str(path))
 
 
+def _formula_in_text(answer: Answer, c: dict) -> bool:
+    """The answer's text may state the formula already: a report then gives it once."""
+    return bool(c.get("formula")) and c["formula"] in answer.answer
+
+
 def _pdf_markdown(text: str) -> str:
     """fpdf2 renders **bold**; list bullets and stray markdown are made plain."""
     return re.sub(r"^- ", "• ", text, flags=re.M).replace("⚠", "!")
@@ -160,12 +163,14 @@ def _pdf_markdown(text: str) -> str:
 
 # ---- tables ---------------------------------------------------------------------------------
 def _tables(items: list[Item]) -> list[tuple[int, str, list[dict]]]:
+    """Each answer's rows, every one with its period (rows of a customer list carry none)."""
     out = []
     for n, (question, answer) in enumerate(items, start=1):
         for c in answer.computations:
             rows = c.get("table") or c.get("inputs") or []
+            period = {"period_start": c["period"]["start"], "period_end": c["period"]["end"]} if c.get("period") else {}
             if rows:
-                out.append((n, question, rows))
+                out.append((n, question, [{**period, **row} for row in rows]))
     return out
 
 
