@@ -112,6 +112,16 @@ class Price:
     usage_type: str
     tax_behavior: str | None
     currency_options: dict
+    from_line: bool = False  # known only from an invoice line, not from a price object
+
+    @classmethod
+    def of_line(cls, pid: str, product, currency: str | None, interval: tuple[str, int] | None) -> "Price":
+        return cls(
+            id=pid, nickname=None, lookup_key=None, product=id_of(product), currency=currency, unit_amount=None,
+            billing_scheme="per_unit", tiers=None, tiers_mode=None, transform=None, one_time=False,
+            interval=interval[0] if interval else None, interval_count=interval[1] if interval else 1,
+            usage_type="licensed", tax_behavior=None, currency_options={}, from_line=True,
+        )
 
     @classmethod
     def of(cls, obj: dict) -> "Price":
@@ -161,7 +171,7 @@ class State:
     price_id: str
     plan: str
     product: str
-    unit_amount: Decimal  # major units, tax excluded
+    unit_amount: Decimal | None  # major units, tax excluded; None until a proration's full-period rate is known
     quantity: Decimal
     currency: str
     interval: str
@@ -208,8 +218,66 @@ class LineInfo:
     state: State | None = None
     entries: list[dict] = field(default_factory=list)  # its discount_amounts, whole-invoice amounts off moved
     factor: Decimal = Decimal(1)  # what is left of its amounts without inclusive tax
+    unknown_rate: tuple[str, str] | None = None  # (field, message) if its full-period rate stays unknown
     discount: Discount = NO_DISCOUNT
     seq: int = 0
+
+
+@dataclass
+class Billing:
+    """What an invoice line says about the subscription item it bills, in either API shape."""
+
+    subscription: str | None
+    item: str | None
+    proration: bool
+    credited: bool
+    price_ref: object
+    price_field: str
+    product: object
+    unit: Decimal | None  # the line's own unit amount, minor units (partial on a proration)
+    taxes: list[tuple[int, bool]]  # (amount, inclusive)
+
+
+def _billing(line: dict, inv_sub: str | None) -> Billing:
+    parent = line.get("parent")
+    if isinstance(parent, dict):  # 2025-03-31.basil and later
+        item_details = parent.get("subscription_item_details") or {}
+        details = item_details or parent.get("invoice_item_details") or {}
+        pricing = line.get("pricing") or {}
+        price_details = pricing.get("price_details") or {}
+        return Billing(
+            subscription=id_of(details.get("subscription")) or (inv_sub if item_details else None),
+            item=item_details.get("subscription_item"), proration=bool(details.get("proration")),
+            credited=bool((details.get("proration_details") or {}).get("credited_items")),
+            price_ref=price_details.get("price"), price_field="pricing.price_details.price",
+            product=price_details.get("product"), unit=_dec(pricing.get("unit_amount_decimal")),
+            taxes=[(t.get("amount") or 0, t.get("tax_behavior") == "inclusive") for t in line.get("taxes") or []],
+        )
+    price_ref = line.get("price") or line.get("plan")  # up to 2025-02-24.acacia
+    return Billing(
+        subscription=id_of(line.get("subscription")) or (inv_sub if line.get("type") == "subscription" else None),
+        item=line.get("subscription_item"), proration=bool(line.get("proration")),
+        credited=bool((line.get("proration_details") or {}).get("credited_items")),
+        price_ref=price_ref, price_field="price" if line.get("price") else "plan",
+        product=(price_ref or {}).get("product") if isinstance(price_ref, dict) else None, unit=None,
+        taxes=[(t.get("amount") or 0, bool(t.get("inclusive"))) for t in line.get("tax_amounts") or []],
+    )
+
+
+def _period_interval(start: int, end: int) -> tuple[str, int] | None:
+    """The billing interval a regular line's service period spans: whole months (a month-end
+    anchor shortens some, Jan 31 -> Feb 28 -> Mar 31), years, weeks or days."""
+    first, last = (datetime.fromtimestamp(t, tz=timezone.utc) for t in (start, end))
+    months = (last.year - first.year) * 12 + last.month - first.month
+    month_end = calendar.monthrange(last.year, last.month)[1]
+    same_day = last.day == first.day or (last.day == month_end and last.day < first.day) or (
+        first.day == calendar.monthrange(first.year, first.month)[1] and last.day > first.day)
+    if months > 0 and same_day and last.time() == first.time():
+        return ("year", months // 12) if months % 12 == 0 else ("month", months)
+    days, rest = divmod(end - start, 86400)
+    if rest or days <= 0:
+        return None
+    return ("week", days // 7) if days % 7 == 0 else ("day", days)
 
 
 @dataclass
@@ -237,12 +305,15 @@ class StripeConverter:
         self.rows: list[dict] = []
         self.customer_refs: dict[str, Found] = {}
         self.bearers: dict[tuple[str, str], str | None] = {}  # (subscription, discount) -> item
+        self.prices_from_lines: set[str] = set()
+        self.known_rates: dict[tuple[str, str], State] = {}  # (price, currency) -> a regular line's state
         self._seq = 0
 
     # ---- public
     def run(self) -> tuple[list[dict], list[dict]]:
         self._catalog()
         lines = self._lines()
+        self._full_period_rates(lines)
         subscriptions = self.o.of("subscription")
         for sub_id in sorted(set(lines) - set(subscriptions)):
             first = lines[sub_id][0]
@@ -282,7 +353,7 @@ class StripeConverter:
             for d in sub.get("discounts") or []:
                 self._add_discount(d)
             for item in (sub.get("items") or {}).get("data") or []:
-                for key in ("plan", "price"):  # price last: it wins over the plan twin
+                for key in ("price", "plan"):
                     self._add_price(item.get(key))
                 for d in item.get("discounts") or []:
                     self._add_discount(d)
@@ -292,7 +363,7 @@ class StripeConverter:
             for d in inv.get("discounts") or []:
                 self._add_discount(d)
             for line in (inv.get("lines") or {}).get("data") or []:
-                for key in ("plan", "price"):
+                for key in ("price", "plan"):
                     self._add_price(line.get(key))
                 self._add_price(((line.get("pricing") or {}).get("price_details") or {}).get("price"))
                 for d in line.get("discounts") or []:
@@ -301,8 +372,10 @@ class StripeConverter:
                     self._add_discount(amount.get("discount"))
 
     def _add_price(self, obj) -> None:
+        """The first object seen for a price wins: exported prices come first and carry what was
+        expanded (currency_options, tiers); a price comes before its Plan twin."""
         if isinstance(obj, dict) and obj.get("id") and obj.get("object") in ("price", "plan"):
-            if obj.get("object") == "plan" and obj["id"] in self.prices:
+            if obj["id"] in self.prices:
                 return
             self.prices[obj["id"]] = Price.of(obj)
             product = obj.get("product")
@@ -326,9 +399,13 @@ class StripeConverter:
         return discount, coupon if isinstance(coupon, dict) else None
 
     def _price(self, ref) -> Price | None:
-        if isinstance(ref, dict):
-            return Price.of(ref)
-        return self.prices.get(ref) if isinstance(ref, str) else None
+        """A line's or item's own price object, with what only an exported copy had expanded."""
+        known = self.prices.get(id_of(ref) or "")
+        if not isinstance(ref, dict) or known is None:
+            return known
+        own = Price.of(ref)
+        return replace(own, currency_options=own.currency_options or known.currency_options,
+                       tiers=own.tiers or known.tiers)
 
     def _product_name(self, price: Price) -> str:
         product = self.products.get(price.product or "")
@@ -429,121 +506,140 @@ class StripeConverter:
     def _line(self, found: Found, line: dict, inv_sub: str | None) -> LineInfo | None:
         inv = found.obj
         loc = f"invoice {inv['id']}, line {line.get('id') or '?'}"
-        parent = line.get("parent")
-        if isinstance(parent, dict):  # 2025-03-31.basil and later
-            item_details = parent.get("subscription_item_details") or {}
-            details = item_details or parent.get("invoice_item_details") or {}
-            subscription = id_of(details.get("subscription"))
-            item = item_details.get("subscription_item")
-            proration = bool(details.get("proration"))
-            credited = (details.get("proration_details") or {}).get("credited_items")
-            pricing = line.get("pricing") or {}
-            price_ref = (pricing.get("price_details") or {}).get("price")
-            price_field = "pricing.price_details.price"
-            line_unit = _dec(pricing.get("unit_amount_decimal"))
-            taxes = [(t.get("amount") or 0, t.get("tax_behavior") == "inclusive") for t in line.get("taxes") or []]
-            if item_details and not subscription:
-                subscription = inv_sub
-        else:  # up to 2025-02-24.acacia
-            subscription = id_of(line.get("subscription"))
-            item = line.get("subscription_item")
-            proration = bool(line.get("proration"))
-            credited = (line.get("proration_details") or {}).get("credited_items")
-            price_ref = line.get("price") or line.get("plan")
-            price_field = "price" if line.get("price") else "plan"
-            line_unit = None
-            taxes = [(t.get("amount") or 0, bool(t.get("inclusive"))) for t in line.get("tax_amounts") or []]
-            if line.get("type") == "subscription" and not subscription:
-                subscription = inv_sub
-        if not (item or (proration and subscription)):
+        billed = _billing(line, inv_sub)
+        if not (billed.item or (billed.proration and billed.subscription)):
             self._count("one-off invoice line(s) skipped (not MRR)")
             return None
-        if not subscription:
+        if not billed.subscription:
             raise Unmappable("subscription", "a subscription line that names no subscription")
         amount = _int(line.get("amount"))
         if amount is None:
             raise Unmappable("amount", "a line without an integer amount")
-        credit = proration and (amount < 0 or bool(credited))
+        credit = billed.proration and (amount < 0 or bool(billed.credited))
         period = line.get("period")
         if not isinstance(period, dict) or _int(period.get("start")) is None or _int(period.get("end")) is None:
             raise Unmappable("period", "a subscription line without a service period (period.start, period.end)")
         start, end = period["start"], period["end"]
-        price = self._price(price_ref)
-        if price is None and not credit:
-            if price_ref is None:
-                raise Unmappable(price_field, "a subscription line without a price")
-            raise Unmappable(
-                price_field,
-                f"price {id_of(price_ref)} is neither expanded on the line nor among the exported prices "
-                f"and subscription items; export prices too (see docs/stripe.md)",
-            )
-        if price is not None and not credit:
+        quantity = _dec(line.get("quantity"))
+        quantity = Decimal(1) if quantity is None else quantity
+        price = None if credit else self._price(billed.price_ref) or self._price_of_line(billed, line, start, end)
+        if price is not None and not price.from_line:
             if price.one_time or not price.interval:
                 raise Unmappable(
-                    f"{price_field}.recurring",
+                    f"{billed.price_field}.recurring",
                     f"price {price.id} on a subscription line has no recurring interval",
                 )
             if price.usage_type == "metered":
                 self._count("metered (usage) line(s) skipped (not MRR)")
                 return None
-        quantity = _dec(line.get("quantity"))
-        quantity = Decimal(1) if quantity is None else quantity
         currency = (line.get("currency") or (price.currency if price else None) or "").upper()
         info = LineInfo(
-            loc=loc, file=found.file, invoice_status=inv.get("status") or "", subscription=subscription,
-            item=item, price=price, start=start, end=end, amount=amount, quantity=quantity,
-            currency=currency, proration=proration, credit=credit,
+            loc=loc, file=found.file, invoice_status=inv.get("status") or "", subscription=billed.subscription,
+            item=billed.item, price=price, start=start, end=end, amount=amount, quantity=quantity,
+            currency=currency, proration=billed.proration, credit=credit,
         )
         if credit:
             return info
-        unit_minor, quantity = self._unit_minor(price, currency, quantity, amount, proration, line_unit)
+        unit_minor, quantity = self._unit_minor(price, currency, quantity, None if billed.proration else amount,
+                                                billed.unit)
         discounts = [d for d in line.get("discount_amounts") or [] if (_int(d.get("amount")) or 0) > 0]
         gross = amount - sum(d["amount"] for d in discounts)
-        inclusive_tax = sum(a for a, inclusive in taxes if inclusive)
+        inclusive_tax = sum(a for a, inclusive in billed.taxes if inclusive)
         factor = Decimal(1)
         if inclusive_tax and gross > 0:
             factor = Decimal(gross - inclusive_tax) / Decimal(gross)
             self._count("line(s) with tax-inclusive prices reduced by their tax")
-        unit = unit_minor * minor_unit(currency) * factor
-        if factor != 1:  # the tax share comes from cent-rounded tax amounts: keep whole minor units
+        unit = None if unit_minor is None else unit_minor * minor_unit(currency) * factor
+        if unit is not None and factor != 1:  # the tax share comes from cent-rounded tax amounts: keep whole minor units
             unit = unit.quantize(minor_unit(currency))
+        if unit is None:
+            info.unknown_rate = self._rate_advice(price, currency, billed)
         info.state = State(
             price_id=price.id, plan=price.plan_name, product=self._product_name(price),
             unit_amount=unit, quantity=quantity, currency=currency,
-            interval=price.interval, interval_count=price.interval_count,
+            interval=price.interval or "", interval_count=price.interval_count,
         )
         info.entries, info.factor = discounts, factor
         return info
 
-    def _unit_minor(self, price: Price, currency: str, quantity: Decimal, amount: int, proration: bool,
-                    line_unit: Decimal | None) -> tuple[Decimal, Decimal]:
-        """Unit amount in minor units (tax not yet removed) and the quantity it applies to."""
+    def _price_of_line(self, billed: "Billing", line: dict, start: int, end: int) -> "Price":
+        """A price that is neither expanded nor exported (an archived or inline price, with the
+        current line shape) as far as the line tells it: its unit amount and, on a regular line,
+        its billing interval from the service period. A proration's period is partial, so its
+        price takes both from a regular line of the same price (see _full_period_rates)."""
+        if billed.price_ref is None:
+            raise Unmappable(billed.price_field, "a subscription line without a price")
+        interval = None if billed.proration else _period_interval(start, end)
+        if interval is None and not billed.proration:
+            raise Unmappable(
+                billed.price_field,
+                f"price {id_of(billed.price_ref)} is neither expanded on the line nor among the exported prices, "
+                f"and the line's service period is not one billing interval; export prices, archived ones "
+                f"too (see docs/stripe.md)",
+            )
+        self.prices_from_lines.add(id_of(billed.price_ref))
+        return Price.of_line(id_of(billed.price_ref), billed.product, line.get("currency"), interval)
+
+    def _unit_minor(self, price: Price, currency: str, quantity: Decimal, amount: int | None,
+                    own_unit: Decimal | None) -> tuple[Decimal | None, Decimal]:
+        """Unit amount in minor units at the full-period rate (tax not yet removed) and the
+        quantity it applies to. `amount` and `own_unit` are a regular line's, None for a proration
+        (its amounts are prorated, partial ones) or a subscription item; the unit amount is None
+        when only they could have told it."""
         unit, tiers, mode, scheme = price.unit_amount, price.tiers, price.tiers_mode, price.billing_scheme
         if price.currency and currency and price.currency.upper() != currency:
-            option = price.currency_options.get(currency.lower())
-            if option:
-                unit = _dec(option.get("unit_amount_decimal") if option.get("unit_amount_decimal") is not None
-                            else option.get("unit_amount"))
-                tiers = option.get("tiers") or tiers
-            else:
-                unit, tiers = line_unit, None
+            option = price.currency_options.get(currency.lower()) or {}  # only there when expanded
+            unit = _dec(option.get("unit_amount_decimal") if option.get("unit_amount_decimal") is not None
+                        else option.get("unit_amount"))
+            tiers = option.get("tiers")
         if scheme == "tiered":
             if tiers:
                 total = _tiered_total(tiers, mode, quantity)
                 return (total / quantity if quantity else _ZERO), quantity
-            if not proration and quantity:
+            if amount is not None and quantity:
                 return Decimal(amount) / quantity, quantity
             raise Unmappable("price.tiers", f"tiered price {price.id} without its tiers; export prices with expand[]=data.tiers")
-        if unit is None:
-            unit = line_unit
-        if unit is None:
-            raise Unmappable("price.unit_amount", f"price {price.id} has no unit amount")
         transform = price.transform
         if transform and _int(transform.get("divide_by")):
             packages = quantity / Decimal(transform["divide_by"])
             rounding = ROUND_CEILING if transform.get("round") == "up" else ROUND_FLOOR
             quantity = packages.to_integral_value(rounding=rounding)
+        if unit is None and amount is not None:
+            unit = own_unit if own_unit is not None else (Decimal(amount) / quantity if quantity else None)
+            if unit is None:
+                raise Unmappable("price.unit_amount", f"price {price.id} has no unit amount")
         return unit, quantity
+
+    @staticmethod
+    def _rate_advice(price: Price, currency: str, billed: "Billing | None") -> tuple[str, str]:
+        """(field, message) for a proration or subscription item whose full-period rate nothing in
+        the export tells."""
+        if price.from_line:
+            return billed.price_field, (
+                f"price {price.id} is neither expanded nor among the exported prices, and this proration "
+                f"bills only a partial amount; export prices, archived ones too (see docs/stripe.md)")
+        return "price.currency_options", (
+            f"price {price.id} is in {(price.currency or '').upper()} and this proration bills only a partial "
+            f"{currency} amount; export prices with expand[]=data.currency_options (see docs/stripe.md)")
+
+    def _full_period_rates(self, by_sub: dict[str, list[LineInfo]]) -> None:
+        """A proration whose price says nothing for its currency (or is not exported) is valued at
+        the unit amount and interval of a regular line of the same price and currency anywhere in
+        the export: the price bills every customer the same per unit."""
+        known = self.known_rates
+        for info in (i for infos in by_sub.values() for i in infos):
+            if info.state is not None and not info.proration and info.amount and info.state.unit_amount is not None:
+                known.setdefault((info.state.price_id, info.currency), info.state)
+        for info in (i for infos in by_sub.values() for i in infos):
+            if info.state is None or info.state.unit_amount is not None:
+                continue
+            rate = known.get((info.state.price_id, info.currency))
+            if rate is None:
+                self.problems.append(ImportProblem(info.file, info.loc, *info.unknown_rate))
+                info.state = None
+            else:
+                info.state = replace(info.state, unit_amount=rate.unit_amount, interval=rate.interval,
+                                     interval_count=rate.interval_count)
 
     def _discount(self, entries: list[dict], currency: str, factor: Decimal, period_end: int) -> Discount:
         if not entries:
@@ -712,7 +808,12 @@ class StripeConverter:
         quantity = _dec(item.get("quantity"))
         quantity = Decimal(1) if quantity is None else quantity
         currency = (price.currency or sub.get("currency") or "").upper()
-        unit_minor, quantity = self._unit_minor(price, currency, quantity, 0, True, None)
+        unit_minor, quantity = self._unit_minor(price, currency, quantity, None, None)
+        if unit_minor is None:
+            rate = self.known_rates.get((price.id, currency))
+            if rate is None:
+                raise Unmappable(*self._rate_advice(price, currency, None))
+            unit_minor = rate.unit_amount / minor_unit(currency)
         keep = Decimal(1)
         for ref in ([sub.get("discount")] if sub.get("discount") else []) + list(sub.get("discounts") or []):
             _, coupon = self._coupon_of(ref)  # only forever percent coupons are known to last
@@ -860,6 +961,13 @@ class StripeConverter:
         credit_notes = len(self.o.of("credit_note"))
         if credit_notes:
             self.notes.append(f"{credit_notes} credit note(s) read; credits and refunds do not change MRR.")
+        if self.prices_from_lines:
+            self.notes.append(
+                f"{len(self.prices_from_lines)} price(s) not among the exported prices "
+                f"({', '.join(sorted(self.prices_from_lines))}) were read from their invoice lines: the plan shows "
+                f"the price id, and a metered price would pass for a licensed one. Export archived prices too "
+                f"(active=false, see docs/stripe.md)."
+            )
         for what, n in sorted(self.counts.items()):
             self.notes.append(f"{n} {what}.")
         if self.o.pages_with_more:

@@ -143,6 +143,21 @@ def test_upgrade_mid_cycle_in_both_line_shapes(tmp_path, shape):
     assert data.metric("upgrade_mrr", "2025-03-01", "2025-03-31") == pytest.approx(300)
 
 
+def test_archived_prices_left_out_of_the_export_are_read_from_their_lines(tmp_path):
+    """/v1/prices lists only active prices (active=false lists the archived ones), never inline
+    ones, and current invoice lines name their price by id only."""
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "upgrade_basil", folder)
+    (folder / "prices_archived.json").unlink()  # Basic monthly, archived after everyone upgraded
+    data = load(tmp_path, folder)
+    # The line still tells the price: unit amount 500 and, from its service period, monthly.
+    assert data.moves("cus_up") == [("2025-01-10", "new", 500.0), ("2025-03-20", "upgrade", 300.0)]
+    assert data.moves("cus_combo") == [("2025-01-01", "new", 500.0), ("2025-02-14", "cross_sell", 100.0),
+                                       ("2025-02-14", "upgrade", 300.0)]
+    assert data.rows("cus_up")[0] == ("2025-01-10", "2025-03-20", "price_basic", 1.0, 500.0, 0.0, 0.0, False)
+    assert any("price_basic" in n and "active=false" in n for n in data.notes)
+
+
 def test_both_line_shapes_give_the_same_rows(tmp_path):
     legacy = load(tmp_path, "upgrade_legacy", db_name="legacy.duckdb")
     basil = load(tmp_path, "upgrade_basil", db_name="basil.duckdb")
@@ -295,6 +310,45 @@ def test_eur_gbp_and_zero_decimal_jpy_customers(tmp_path):
     assert data.metric("mrr", "2025-04-30", "2025-04-30") == pytest.approx(120 + 62.5 + 33.5)
     assert data.metric("expansion_mrr", "2025-04-01", "2025-04-30") == 0
     assert data.metric("fx_mrr", "2025-04-01", "2025-04-30") == pytest.approx(10)
+
+
+def drop_currency_options(folder: Path) -> None:
+    prices = json.loads((folder / "prices.json").read_text())
+    for price in prices["data"]:
+        del price["currency_options"]  # listed without expand[]=data.currency_options
+    (folder / "prices.json").write_text(json.dumps(prices))
+
+
+def test_prices_with_unit_amounts_in_several_currencies(tmp_path):
+    data = load(tmp_path, "currency_options", FX)
+    # USD prices with EUR options: Team EUR 90, Scale EUR 180, EUR at 1.10 (1.20 from April).
+    # Team -> Scale on 16 March by an invoiced proration: upgrade (180 - 90) x 1.10 = 99, never
+    # the partial amounts.
+    assert data.moves("cus_opt_up") == [("2025-01-01", "new", 99.0), ("2025-03-16", "upgrade", 99.0),
+                                        ("2025-04-01", "fx", 18.0)]
+    assert data.moves("cus_opt_scale") == [("2025-02-01", "new", 198.0), ("2025-04-01", "fx", 18.0)]
+    assert data.moves("cus_opt_legacy") == [("2025-01-01", "new", 99.0), ("2025-04-01", "fx", 9.0)]  # older shape
+
+
+def test_prices_in_several_currencies_without_their_options(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "currency_options", folder)
+    drop_currency_options(folder)
+    data = load(tmp_path, folder, FX)
+    # A regular line bills the whole period in EUR: its own amount says the EUR price. The
+    # proration's full-period EUR rate is that of another customer's regular Scale line.
+    assert data.moves("cus_opt_up")[:2] == [("2025-01-01", "new", 99.0), ("2025-03-16", "upgrade", 99.0)]
+    assert data.moves("cus_opt_legacy")[:1] == [("2025-01-01", "new", 99.0)]
+    # Without that line nothing in the export says what Scale costs in EUR for a whole period.
+    invoices = json.loads((folder / "invoices.json").read_text())
+    invoices["data"] = [i for i in invoices["data"] if i["customer"] != "cus_opt_scale"]
+    (folder / "invoices.json").write_text(json.dumps(invoices))
+    with pytest.raises(ImportRejected) as caught:
+        import_paths(tmp_path / "x.duckdb", [folder, FX])
+    upgrade = invoices["data"][-1]
+    assert [(p.where, p.column) for p in caught.value.problems] == [
+        (f"invoice {upgrade['id']}, line {upgrade['lines']['data'][1]['id']}", "price.currency_options")]
+    assert "expand[]=data.currency_options" in str(caught.value)
 
 
 def test_a_currency_without_rate_is_a_clear_error_and_nothing_is_imported(tmp_path):
