@@ -60,7 +60,36 @@ def find_files(paths: list[Path]) -> dict[str, Path]:
 def read_file(kind: str, path: Path) -> RawTable:
     if path.suffix.lower() == ".parquet":
         return _read_parquet(kind, path)
+    _check_delimiter(kind, path)
     return _read_csv_fast(kind, path) or _read_csv(kind, path)
+
+
+OTHER_DELIMITERS = {";": "semicolons (;)", "\t": "tabs", "|": "vertical bars (|)"}
+
+
+def _check_delimiter(kind: str, path: Path) -> None:
+    """A file separated by semicolons or tabs (a spreadsheet's export in many locales) reads as
+    one column; say so instead of naming every required column as missing."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            line = handle.readline()
+    except (UnicodeDecodeError, OSError):
+        return  # the readers report these
+    required = {c.name for c in TABLES[kind] if c.required}
+
+    def fields(delimiter: str) -> set[str]:
+        return {f.strip() for f in next(csv.reader([line], delimiter=delimiter), [])}
+
+    missing = [c.name for c in TABLES[kind] if c.required and c.name not in fields(",")]
+    if not missing:
+        return
+    for delimiter, words in OTHER_DELIMITERS.items():
+        if len(required & fields(delimiter)) > len(required) - len(missing):
+            raise ImportRejected([ImportProblem(
+                path.name, "line 1", missing[0],
+                f"required column is missing: the columns look separated by {words}, not commas; "
+                "save the file as comma-separated CSV (in a spreadsheet: CSV, comma delimited)",
+            )])
 
 
 def _read_csv_fast(kind: str, path: Path) -> RawTable | None:

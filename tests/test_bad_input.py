@@ -217,3 +217,14 @@ def test_cli_reports_without_traceback(stored):
     assert "subscriptions.csv, line 4, column interval" in result.output
     assert "the database was left as it was" in result.output
     assert _mrr(db) == pytest.approx(GOOD_MRR)
+
+
+@pytest.mark.parametrize("delimiter, words", [(";", "semicolons (;)"), ("\t", "tabs")])
+def test_a_file_with_another_delimiter_is_named_as_such(stored, delimiter, words):
+    db, folder = stored
+    path = folder / "subscriptions.csv"
+    path.write_text(path.read_text().replace(",", delimiter))
+    message = _rejected(db, folder)
+    assert (f"subscriptions.csv, line 1, column customer_id: required column is missing: the columns look "
+            f"separated by {words}, not commas") in message
+    assert "1 problem)" in message  # one hint, not every required column as missing
