@@ -307,11 +307,13 @@ class StripeConverter:
         self.bearers: dict[tuple[str, str], str | None] = {}  # (subscription, discount) -> item
         self.prices_from_lines: set[str] = set()
         self.known_rates: dict[tuple[str, str], State] = {}  # (price, currency) -> a regular line's state
+        self.exported_at: int | None = None
         self._seq = 0
 
     # ---- public
     def run(self) -> tuple[list[dict], list[dict]]:
         self._catalog()
+        self.exported_at = self._export_moment()
         lines = self._lines()
         self._full_period_rates(lines)
         subscriptions = self.o.of("subscription")
@@ -370,6 +372,24 @@ class StripeConverter:
                     self._add_discount(d)
                 for amount in line.get("discount_amounts") or []:
                     self._add_discount(amount.get("discount"))
+
+    def _export_moment(self) -> int | None:
+        """When the export was made, as far as it tells: the latest moment at which something in
+        it happened. Period ends, cancel_at and trial ends may lie ahead, so they do not count."""
+        moments = []
+        for found in self.o.of("invoice").values():
+            if not found.obj["id"].startswith("upcoming"):
+                moments += [found.obj.get("created"), *(found.obj.get("status_transitions") or {}).values()]
+        for found in self.o.of("subscription").values():
+            sub = found.obj
+            moments += [sub.get(k) for k in ("created", "start_date", "canceled_at", "ended_at", "trial_start",
+                                             "current_period_start")]
+            for item in (sub.get("items") or {}).get("data") or []:
+                moments += [item.get("created"), item.get("current_period_start")]
+        for kind, key in (("customer", "created"), ("credit_note", "created"), ("invoiceitem", "date"),
+                          ("discount", "start")):
+            moments += [found.obj.get(key) for found in self.o.of(kind).values()]
+        return max((m for m in moments if isinstance(m, int)), default=None)
 
     def _add_price(self, obj) -> None:
         """The first object seen for a price wins: exported prices come first and carry what was
@@ -698,6 +718,10 @@ class StripeConverter:
                         by_item[item_id] = obs
                         self._count("subscription item(s) without invoice lines, taken as the subscription shows them today")
         end, canceled_at = self._end(sub, lines)
+        if end is not None and self._after_export(end):
+            self._count(f"subscription(s) set to end after the export ({self._export_day()}) by cancel_at_period_end "
+                        f"or cancel_at: still running, their churn comes with a later export (under "
+                        f"churn_recognition = cancellation it counts at canceled_at)")
         converted = trial_end is None or any(
             i.invoice_status == "paid" and i.state is not None and not i.state.is_trial and i.amount > 0
             for i in lines
@@ -711,6 +735,12 @@ class StripeConverter:
                 if not state.is_trial and not converted:
                     continue
                 self._row(customer, sub_id, item_id, start, stop, state, source, canceled_at)
+
+    def _after_export(self, ts: int) -> bool:
+        return self.exported_at is not None and ts > self.exported_at
+
+    def _export_day(self) -> str:
+        return day(self.exported_at).isoformat()
 
     def _referenced(self, customer: str, found: Found) -> None:
         self.customer_refs.setdefault(customer, found)
@@ -864,9 +894,11 @@ class StripeConverter:
 
         Each observation holds until the next one (a trial only until its period ends; an item
         no longer on the subscription until its last period ends), a once / repeating discount
-        only until it expires, and nothing holds beyond the subscription's end. Observations
-        are in time order, so the spans never overlap; a span that starts and ends on the same
-        day is dropped (the day's last change wins) and equal neighbours are merged.
+        only until it expires, and nothing holds beyond the subscription's end. What Stripe has
+        scheduled after the export (a period end, a cancellation date, a coupon's end) has not
+        happened yet: the data ends with the export. Observations are in time order, so the spans
+        never overlap; a span that starts and ends on the same day is dropped (the day's last
+        change wins) and equal neighbours are merged.
         """
         spans: list[tuple[int, int | None, State, Obs]] = []
         for index, o in enumerate(obs):
@@ -875,9 +907,8 @@ class StripeConverter:
             stop = obs[index + 1].ts if index + 1 < len(obs) else tail
             if o.state.is_trial:
                 stop = o.period_end if stop is None else min(stop, o.period_end)
-            until = o.discount_until
-            discounted = o.state.discount_percent or o.state.discount_amount
-            if discounted and until is not None and until > o.ts and (stop is None or stop > until):
+            until = self._discount_end(o, stop)
+            if until is not None:
                 spans.append((o.ts, until, o.state, o))
                 spans.append((until, stop, o.state.without_discount(), o))
             else:
@@ -886,6 +917,10 @@ class StripeConverter:
         for start, stop, state, source in spans:
             if end is not None:
                 stop = end if stop is None else min(stop, end)
+            if self._after_export(start):
+                continue
+            if stop is not None and self._after_export(stop):
+                stop = None
             first, last = day(start), (day(stop) if stop is not None else None)
             if last is not None and last <= first:
                 continue
@@ -895,9 +930,21 @@ class StripeConverter:
                 rows.append([first, last, state, source])
         return [tuple(r) for r in rows]
 
+    def _discount_end(self, o: Obs, stop: int | None) -> int | None:
+        """When a once / repeating discount stops applying within the observation's span, if that
+        happened by the export."""
+        until = o.discount_until
+        discounted = o.state.discount_percent or o.state.discount_amount
+        if not discounted or until is None or until <= o.ts or (stop is not None and stop <= until):
+            return None
+        if self._after_export(until):
+            self._count(f"discount(s) end after the export ({self._export_day()}) and still apply")
+            return None
+        return until
+
     def _row(self, customer: str, sub_id: str, item_id: str, start: date, stop: date | None,
              state: State, source: Obs, canceled_at: int | None) -> None:
-        cancel_day = day(canceled_at) if canceled_at is not None and stop is not None else None
+        cancel_day = day(canceled_at) if canceled_at is not None else None
         self.rows.append({
             "customer_id": customer,
             "subscription_id": sub_id,
@@ -914,7 +961,7 @@ class StripeConverter:
             "discount_percent": _num(state.discount_percent),
             "discount_amount": _num(state.discount_amount),
             "is_trial": "true" if state.is_trial else "false",
-            "canceled_at": cancel_day.isoformat() if cancel_day and stop > cancel_day else None,
+            "canceled_at": cancel_day.isoformat() if cancel_day and (stop is None or stop > cancel_day) else None,
             "_loc": source.loc,
             "_file": source.file,
         })

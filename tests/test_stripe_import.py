@@ -24,9 +24,10 @@ FX = FIX / "fx_rates.csv"
 
 
 class Imported:
-    def __init__(self, db: Path, notes: list[str]):
+    def __init__(self, db: Path, notes: list[str], last_date: date | None = None):
         self.db = db
         self.notes = notes
+        self.last_date = last_date  # the default as-of date (rulebook §5)
 
     def sql(self, query: str, params=()) -> list[tuple]:
         con = connect(self.db)
@@ -63,7 +64,7 @@ class Imported:
 def load(tmp_path: Path, *paths, settings: Settings | None = None, db_name: str = "stripe.duckdb") -> Imported:
     db = tmp_path / db_name
     result = import_paths(db, [FIX / p if isinstance(p, str) else p for p in paths], settings)
-    return Imported(db, result.notes)
+    return Imported(db, result.notes, result.last_date)
 
 
 # ---- billing intervals ------------------------------------------------------------------
@@ -204,11 +205,15 @@ def test_coupons_current_shape_and_discounts_ending_after_the_last_invoice(tmp_p
     data = load(tmp_path, "coupons_clover")
     # $25 with $5 off forever (amount coupon): 20.
     assert data.moves("cus_amt_forever") == [("2025-03-01", "new", 20.0)]
-    # Worked check 7: $15 with $14 off the first month only. The export ends with that first
-    # invoice; the once coupon still ends with its period: MRR 1, then +14 (discount) on 1 July.
+    # Worked check 7: $15 with $14 off the first month only. The export is made on 1 July while
+    # the July invoice is still a draft: the once coupon ended with its period all the same: MRR
+    # 1, then +14 (discount) on 1 July.
     assert data.moves("cus_once_tail") == [("2025-06-01", "new", 1.0), ("2025-07-01", "discount", 14.0)]
-    # $100 with 50% off for 3 months from 1 May (discount.end 1 Aug): 50, then +50 on 1 August.
-    assert data.moves("cus_pct_rep_tail") == [("2025-05-01", "new", 50.0), ("2025-08-01", "discount", 50.0)]
+    # $100 with 50% off for 3 months from 1 May (discount.end 1 August): the coupon ends after the
+    # export, so as of the export it still applies: 50, and the +50 comes with a later export.
+    assert data.moves("cus_pct_rep_tail") == [("2025-05-01", "new", 50.0)]
+    assert any("1 discount(s) end after the export (2025-07-01) and still apply" in n for n in data.notes)
+    assert data.last_date == date(2025, 7, 1)
 
 
 def test_amount_coupons_on_the_whole_subscription_are_not_split_by_line(tmp_path):
@@ -261,8 +266,9 @@ CANCELLATION_MOVES = {
     "cus_cape": [("2025-01-20", "new", 120.0), ("2025-04-20", "churn", -120.0)],
     # Customer Portal: cancel_at 15 May (cancel_at_period_end false), status still active.
     "cus_cancel_at": [("2025-01-01", "new", 40.0), ("2025-05-15", "churn", -40.0)],
-    # Active, cancel_at_period_end: ends with the current period (10 July).
-    "cus_cape_future": [("2025-04-10", "new", 70.0), ("2025-07-10", "churn", -70.0)],
+    # Active, cancel_at_period_end asked for on 20 June: its period ends on 10 July, after the
+    # export (20 June), so it is still running (churn_recognition = cancellation: 20 June).
+    "cus_cape_future": [("2025-04-10", "new", 70.0)],
     # unpaid (ended_at empty): stops at the end of its last paid period, 1 March.
     "cus_unpaid": [("2025-01-01", "new", 70.0), ("2025-03-01", "churn", -70.0)],
     # paused after a trial without payment method, incomplete_expired: never contribute.
@@ -276,6 +282,20 @@ def test_cancellations_and_statuses(tmp_path):
     for customer, moves in CANCELLATION_MOVES.items():
         assert data.moves(customer) == moves, customer
     assert any("incomplete_expired" in n for n in data.notes)
+    assert data.last_date == date(2025, 6, 20)  # the export's, not the scheduled end's 10 July
+
+
+def test_a_cancellation_scheduled_after_the_export_is_not_churn_yet(tmp_path):
+    # EUR 1,200 a year from 1 Feb 2025, set on 15 June to cancel at its period end, 1 Feb 2026;
+    # fx_rates cover 2025, as far as the export goes.
+    data = load(tmp_path, "scheduled_end", FX)
+    assert data.moves("cus_eur_annual") == [("2025-02-01", "new", 110.0), ("2025-04-01", "fx", 10.0)]
+    assert data.last_date == date(2025, 6, 15)
+    assert data.sql("SELECT end_date, canceled_at FROM subscriptions") == [(None, date(2025, 6, 15))]
+    assert any("set to end after the export (2025-06-15)" in n for n in data.notes)
+    by_request = load(tmp_path, "scheduled_end", FX, settings=Settings(churn_recognition="cancellation"),
+                      db_name="cancellation.duckdb")
+    assert by_request.moves("cus_eur_annual")[-1] == ("2025-06-15", "churn", -120.0)  # EUR 100 x 1.20
 
 
 def test_cancellation_time_setting_uses_canceled_at(tmp_path):
