@@ -98,3 +98,22 @@ def test_a_new_page_shows_the_data_and_currency_another_session_set(browser, acm
         fresh.screenshot(path=str(OUTPUT / "fresh-session.png"), full_page=True)
     finally:
         demo.close()
+
+
+def test_on_a_phone_the_side_panel_starts_closed(browser, acme_db):
+    demo, url = start(acme_db)
+    try:
+        phone = open_page(browser, url, width=420, height=860)
+        phone.wait_for_function("() => document.querySelector('.sidebar')?.classList.contains('open') === false", timeout=10_000)
+        phone.wait_for_timeout(500)  # and it stays closed (not a moment before it opens)
+        assert "open" not in phone.locator(".sidebar").first.get_attribute("class")
+        box = phone.locator("textarea").first
+        box.fill("What is our MRR?")
+        box.press("Enter")
+        phone.get_by_text("394,413.66 USD").first.wait_for()
+        phone.screenshot(path=str(OUTPUT / "phone.png"))
+        desktop = open_page(browser, url)
+        desktop.get_by_text("1,500 customers").first.wait_for()
+        assert "open" in desktop.locator(".sidebar").first.get_attribute("class")
+    finally:
+        demo.close()

@@ -36,6 +36,13 @@ EXAMPLES = [
 ]
 
 
+# Below Gradio's 768 px breakpoint the open side panel covers the whole chat: start it closed
+# there (its own toggle, so it still opens with one tap).
+CLOSE_PANEL_ON_PHONES = """() => {
+    if (window.innerWidth <= 768) document.querySelector(".sidebar.open .toggle-button")?.click();
+}"""
+
+
 def new_session() -> dict:
     return {"thread": None, "key": None, "items": []}
 
@@ -176,6 +183,7 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
             api_name="chat",
         )
         demo.load(data_details, None, [data, currency], api_visibility="private")
+        demo.load(None, js=CLOSE_PANEL_ON_PHONES)
         import_button.click(do_import, [files], [data, import_status], api_name="import_data").then(
             data_details, None, [data, currency], api_visibility="private")  # new data, new currencies
         currency_button.click(do_currency, [currency], [data, settings_status], api_name="reporting_currency")
