@@ -55,7 +55,7 @@ def session(url: str, times: list, errors: list) -> None:
         start = time.perf_counter()
         try:
             reply = client.predict(question, api_name="/chat")
-            text = "\n".join(str(m["content"]) for m in reply)
+            text = "\n".join(m["content"] for m in reply if isinstance(m["content"], str))  # charts are dicts
             if "⚠" in text or "USD" not in text:
                 errors.append(f"{question!r}: unexpected reply {text[:120]!r}")
         except Exception as exc:  # noqa: BLE001

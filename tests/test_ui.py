@@ -185,6 +185,15 @@ def one_customer_files(folder) -> list:
     return [handle_file(new / "customers.csv"), handle_file(new / "subscriptions.csv")]
 
 
+def test_a_bad_currency_is_refused_in_plain_words(own_app):
+    url, _ = own_app
+    client = Client(url, verbose=False)
+    _, status = client.predict("euro", api_name="/reporting_currency")
+    assert "Not changed: reporting_currency = EURO is not allowed; it takes a three-letter currency code" in status
+    assert "pydantic" not in status
+    assert "394,413.66 USD" in text_of(ask(client, "What is our MRR?"))
+
+
 def test_upload_while_other_sessions_ask(own_app):
     """Another session's questions keep working while an upload replaces the data set."""
     url, folder = own_app
