@@ -241,12 +241,15 @@ class Billing:
 def _billing(line: dict, inv_sub: str | None) -> Billing:
     parent = line.get("parent")
     if isinstance(parent, dict):  # 2025-03-31.basil and later
-        item_details = parent.get("subscription_item_details") or {}
-        details = item_details or parent.get("invoice_item_details") or {}
+        # A line's parent is a subscription item or an invoice item; a pending invoice item's
+        # parent is its subscription (and it says itself whether it is a proration).
+        item_details = parent.get("subscription_item_details") or parent.get("subscription_details") or {}
+        details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or line
         pricing = line.get("pricing") or {}
         price_details = pricing.get("price_details") or {}
         return Billing(
-            subscription=id_of(details.get("subscription")) or (inv_sub if item_details else None),
+            subscription=id_of(item_details.get("subscription") or details.get("subscription"))
+            or (inv_sub if item_details else None),
             item=item_details.get("subscription_item"), proration=bool(details.get("proration")),
             credited=bool((details.get("proration_details") or {}).get("credited_items")),
             price_ref=price_details.get("price"), price_field="pricing.price_details.price",
@@ -308,7 +311,6 @@ class StripeConverter:
         self.prices_from_lines: set[str] = set()
         self.known_rates: dict[tuple[str, str], State] = {}  # (price, currency) -> a regular line's state
         self.exported_at: int | None = None
-        self._seq = 0
 
     # ---- public
     def run(self) -> tuple[list[dict], list[dict]]:
@@ -433,7 +435,16 @@ class StripeConverter:
 
     # ---- invoice lines
     def _lines(self) -> dict[str, list[LineInfo]]:
+        """Every subscription line, by subscription, numbered in the order read (invoices in time
+        order, then pending invoice items), which orders observations of the same moment."""
         by_sub: dict[str, list[LineInfo]] = {}
+        for seq, info in enumerate([*self._invoiced(), *self._pending_prorations()], start=1):
+            info.seq = seq
+            by_sub.setdefault(info.subscription, []).append(info)
+        return by_sub
+
+    def _invoiced(self) -> list[LineInfo]:
+        infos: list[LineInfo] = []
         # In time order: the item that carries a whole-invoice amount off stays the one it was.
         invoices = sorted(self.o.of("invoice").values(), key=lambda f: (_int(f.obj.get("created")) or 0, f.obj["id"]))
         for found in invoices:
@@ -455,11 +466,8 @@ class StripeConverter:
                     f"of invoices whose lines.has_more is true (see docs/stripe.md)",
                 ))
                 continue
-            for info in self._invoice_lines(found, lines["data"]):
-                self._seq += 1
-                info.seq = self._seq
-                by_sub.setdefault(info.subscription, []).append(info)
-        return by_sub
+            infos += self._invoice_lines(found, lines["data"])
+        return infos
 
     def _invoice_lines(self, found: Found, lines: list[dict]) -> list[LineInfo]:
         inv = found.obj
@@ -467,18 +475,37 @@ class StripeConverter:
         inv_sub = id_of(inv.get("subscription")) or id_of((parent.get("subscription_details") or {}).get("subscription"))
         infos = []
         for line in lines:
-            try:
-                info = self._line(found, line, inv_sub)
-            except Unmappable as exc:
-                loc = f"invoice {inv['id']}, line {line.get('id') or '?'}"
-                self.problems.append(ImportProblem(found.file, loc, exc.field, exc.message))
-                continue
+            loc = f"invoice {inv['id']}, line {line.get('id') or '?'}"
+            info = self._mapped(line, loc, found.file, inv.get("status") or "", inv_sub)
             if info is not None:
                 infos.append(info)
         billed = [i for i in infos if i.state is not None and not i.proration]
         self._whole_invoice_amounts_off(inv, lines, billed)
         for info in billed:
             info.discount = self._discount(info.entries, info.currency, info.factor, info.end)
+        return infos
+
+    def _mapped(self, line: dict, loc: str, file: str, status: str, inv_sub: str | None) -> LineInfo | None:
+        try:
+            return self._line(line, loc, file, status, inv_sub)
+        except Unmappable as exc:
+            self.problems.append(ImportProblem(file, loc, exc.field, exc.message))
+            return None
+
+    def _pending_prorations(self) -> list[LineInfo]:
+        """Under Stripe's default proration_behavior (create_prorations) a mid-cycle change waits as
+        pending invoice items until the next renewal invoice: the proration, dated by its period
+        start, of a change the invoices do not show yet. Items on an invoice the import reads are
+        that invoice's lines already."""
+        read = {i for i, f in self.o.of("invoice").items()
+                if f.obj.get("status") not in _SKIPPED_INVOICE_STATUSES and not i.startswith("upcoming")}
+        infos = []
+        for found in sorted(self.o.of("invoiceitem").values(), key=lambda f: (f.obj.get("date") or 0, f.obj["id"])):
+            if id_of(found.obj.get("invoice")) in read:
+                continue
+            info = self._mapped(found.obj, f"invoice item {found.obj['id']}", found.file, "pending", None)
+            if info is not None and info.proration:
+                infos.append(info)
         return infos
 
     def _whole_invoice_amounts_off(self, inv: dict, lines: list[dict], billed: list[LineInfo]) -> None:
@@ -523,9 +550,9 @@ class StripeConverter:
                 "country": (inv.get("customer_address") or {}).get("country"),
             }
 
-    def _line(self, found: Found, line: dict, inv_sub: str | None) -> LineInfo | None:
-        inv = found.obj
-        loc = f"invoice {inv['id']}, line {line.get('id') or '?'}"
+    def _line(self, line: dict, loc: str, file: str, status: str, inv_sub: str | None) -> LineInfo | None:
+        """What one invoice line (or pending invoice item) says about a subscription item; None
+        for what is not MRR."""
         billed = _billing(line, inv_sub)
         if not (billed.item or (billed.proration and billed.subscription)):
             self._count("one-off invoice line(s) skipped (not MRR)")
@@ -554,7 +581,7 @@ class StripeConverter:
                 return None
         currency = (line.get("currency") or (price.currency if price else None) or "").upper()
         info = LineInfo(
-            loc=loc, file=found.file, invoice_status=inv.get("status") or "", subscription=billed.subscription,
+            loc=loc, file=file, invoice_status=status, subscription=billed.subscription,
             item=billed.item, price=price, start=start, end=end, amount=amount, quantity=quantity,
             currency=currency, proration=billed.proration, credit=credit,
         )
@@ -712,11 +739,13 @@ class StripeConverter:
         by_item = self._observations(sub_id, lines, current_items)
         if items_known:
             for item_id, item in sorted(current_items.items()):
-                if item_id not in by_item:
-                    obs = self._item_from_subscription(found, item_id, item)
-                    if obs:
-                        by_item[item_id] = obs
-                        self._count("subscription item(s) without invoice lines, taken as the subscription shows them today")
+                if item_id in by_item:
+                    self._changed_since_invoiced(found, item_id, item, by_item[item_id])
+                    continue
+                obs = self._item_from_subscription(found, item_id, item)
+                if obs:
+                    by_item[item_id] = obs
+                    self._count("subscription item(s) without invoice lines, taken as the subscription shows them today")
         end, canceled_at = self._end(sub, lines)
         if end is not None and self._after_export(end):
             self._count(f"subscription(s) set to end after the export ({self._export_day()}) by cancel_at_period_end "
@@ -729,12 +758,22 @@ class StripeConverter:
         for item_id, obs in sorted(by_item.items()):
             tail = None
             if items_known and item_id not in current_items:
-                live = [o for o in obs if o.state is not None]
-                tail = max(o.period_end for o in live) if live else None
+                tail = self._removed_at(obs)
             for start, stop, state, source in self._segments(obs, tail, end):
                 if not state.is_trial and not converted:
                     continue
                 self._row(customer, sub_id, item_id, start, stop, state, source, canceled_at)
+
+    def _removed_at(self, obs: list[Obs]) -> int | None:
+        """An item no longer on the subscription and not credited by a proration ran to the end of
+        its last billed period, unless that lies after the export: then it was removed without
+        proration since its last invoice, at the latest when the export was made."""
+        tail = max((o.period_end for o in obs if o.state is not None), default=None)
+        if tail is not None and self._after_export(tail):
+            self._count(f"subscription item(s) removed since their last invoice, without a proration to date it: "
+                        f"ended at the export's last recorded moment ({self._export_day()})")
+            return self.exported_at
+        return tail
 
     def _after_export(self, ts: int) -> bool:
         return self.exported_at is not None and ts > self.exported_at
@@ -820,15 +859,10 @@ class StripeConverter:
             if o.state is not None:
                 previous = o
 
-    def _item_from_subscription(self, found: Found, item_id: str, item: dict) -> list[Obs] | None:
-        """A current item with no exported invoice line: its price and quantity as the subscription
-        shows them today, from when the item was added (after the trial, if any)."""
-        sub = found.obj
-        start = _int(sub.get("start_date")) or _int(sub.get("created"))
-        if start is None:
-            raise Unmappable("start_date", "a subscription without start_date")
+    def _item_state(self, sub: dict, item_id: str, item: dict) -> State | None:
+        """A current item's price and quantity as the subscription shows them today, at the
+        price's full-period rate; None for a metered price."""
         price = self._price(item.get("price") or item.get("plan"))
-        loc = f"subscription {sub['id']}, item {item_id}"
         if price is None:
             raise Unmappable("items.price", f"item {item_id} has no price")
         if price.one_time or not price.interval:
@@ -837,23 +871,36 @@ class StripeConverter:
             return None
         quantity = _dec(item.get("quantity"))
         quantity = Decimal(1) if quantity is None else quantity
-        currency = (price.currency or sub.get("currency") or "").upper()
+        currency = (sub.get("currency") or price.currency or "").upper()  # a price may bill other currencies
         unit_minor, quantity = self._unit_minor(price, currency, quantity, None, None)
         if unit_minor is None:
             rate = self.known_rates.get((price.id, currency))
             if rate is None:
                 raise Unmappable(*self._rate_advice(price, currency, None))
             unit_minor = rate.unit_amount / minor_unit(currency)
+        return State(
+            price_id=price.id, plan=price.plan_name, product=self._product_name(price),
+            unit_amount=unit_minor * minor_unit(currency), quantity=quantity, currency=currency,
+            interval=price.interval, interval_count=price.interval_count,
+        )
+
+    def _item_from_subscription(self, found: Found, item_id: str, item: dict) -> list[Obs] | None:
+        """A current item with no exported invoice line: its price and quantity as the subscription
+        shows them today, from when the item was added (after the trial, if any)."""
+        sub = found.obj
+        start = _int(sub.get("start_date")) or _int(sub.get("created"))
+        if start is None:
+            raise Unmappable("start_date", "a subscription without start_date")
+        state = self._item_state(sub, item_id, item)
+        if state is None:
+            return None
+        loc = f"subscription {sub['id']}, item {item_id}"
         keep = Decimal(1)
         for ref in ([sub.get("discount")] if sub.get("discount") else []) + list(sub.get("discounts") or []):
             _, coupon = self._coupon_of(ref)  # only forever percent coupons are known to last
             if coupon and _dec(coupon.get("percent_off")) is not None and coupon.get("duration") == "forever":
                 keep *= 1 - _dec(coupon["percent_off"]) / 100
-        state = State(
-            price_id=price.id, plan=price.plan_name, product=self._product_name(price),
-            unit_amount=unit_minor * minor_unit(currency), quantity=quantity, currency=currency,
-            interval=price.interval, interval_count=price.interval_count, discount_percent=(1 - keep) * 100,
-        )
+        state = replace(state, discount_percent=(1 - keep) * 100)
         item_start = max(start, _int(item.get("created")) or start)
         trial_start, trial_end = _int(sub.get("trial_start")), _int(sub.get("trial_end"))
         obs = []
@@ -862,6 +909,27 @@ class StripeConverter:
             item_start = trial_end
         obs.append(Obs(item_start, 0, 1, state, item_start, loc, found.file, "subscription"))
         return obs
+
+    def _changed_since_invoiced(self, found: Found, item_id: str, item: dict, obs: list[Obs]) -> None:
+        """A change after the item's last invoice that no pending invoice item records (made without
+        proration, or invoice items not exported) shows only in the subscription's current items,
+        and Stripe records no date for it: it is dated at the export's last recorded moment, the
+        latest it can have happened."""
+        last = obs[-1]
+        if found.obj.get("status") not in ("active", "past_due") or last.state is None or last.state.is_trial:
+            return
+        state = self._item_state(found.obj, item_id, item)
+        if state is None or (state.price_id, state.quantity) == (last.state.price_id, last.state.quantity):
+            return
+        if (state.price_id, state.currency) == (last.state.price_id, last.state.currency):
+            state = replace(state, unit_amount=last.state.unit_amount)  # the rate its lines show, tax excluded
+        state = replace(state, discount_percent=last.state.discount_percent, discount_amount=last.state.discount_amount)
+        obs.append(Obs(self.exported_at, 1, last.seq + 1, state, self.exported_at,
+                       f"subscription {found.obj['id']}, item {item_id}", found.file, "subscription",
+                       discount_until=last.discount_until))
+        self._count(f"subscription item(s) changed after their last invoice, with no pending invoice item to "
+                    f"date the change: dated at the export's last recorded moment ({self._export_day()}); "
+                    f"export pending invoice items for the exact date (see docs/stripe.md)")
 
     def _end(self, sub: dict, lines: list[LineInfo]) -> tuple[int | None, int | None]:
         """When the whole subscription stops contributing, and when its cancellation was asked for."""

@@ -17,7 +17,7 @@ from .stripe_shape import shape_problems
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 LIST_OBJECTS = ("list", "search_result")
 # Object types the importer maps, and reference objects that only help it resolve ids.
-MAPPED_TYPES = ("invoice", "subscription", "customer", "credit_note")
+MAPPED_TYPES = ("invoice", "invoiceitem", "subscription", "customer", "credit_note")
 REFERENCE_TYPES = ("price", "plan", "product", "coupon", "discount")
 
 _BLANK = re.compile(r"\s*")

@@ -186,6 +186,31 @@ def test_second_subscription_for_an_existing_customer(tmp_path):
     assert data.metric("mrr", "2025-03-31", "2025-03-31") == pytest.approx(250)
 
 
+def test_changes_after_the_last_invoice(tmp_path):
+    data = load(tmp_path, "after_last_invoice")
+    # $120 a year per seat, 5 seats (MRR 50); 5 -> 20 seats on 1 March, prorated by pending invoice
+    # items that wait for next January's renewal: seat_expansion 15 x 10 = 150 on 1 March.
+    assert data.moves("cus_pending") == [("2025-01-01", "new", 50.0), ("2025-03-01", "seat_expansion", 150.0)]
+    assert data.metric("mrr", "2025-03-24", "2025-03-24") == pytest.approx(200 + 100 + 20)
+    # The add-on was removed without proration after its 1 March invoice: no object dates it; it
+    # ends at the latest moment the export records (25 March), not at its period end in April.
+    assert sorted(data.moves("cus_dropped")) == [("2025-01-01", "new", 20.0), ("2025-01-01", "new", 100.0),
+                                                 ("2025-03-25", "item_removed", -20.0)]
+    assert data.last_date == date(2025, 3, 25)
+    assert any("removed since their last invoice" in n for n in data.notes)
+
+
+def test_changes_after_the_last_invoice_without_pending_invoice_items(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "after_last_invoice", folder)
+    (folder / "invoiceitems.json").unlink()
+    data = load(tmp_path, folder)
+    # Only the subscription says 20 seats now, and Stripe records no date for the change: it
+    # counts from the export's last recorded moment (25 March), with a note.
+    assert data.moves("cus_pending") == [("2025-01-01", "new", 50.0), ("2025-03-25", "seat_expansion", 150.0)]
+    assert any("changed after their last invoice" in n and "2025-03-25" in n for n in data.notes)
+
+
 # ---- coupons ----------------------------------------------------------------------------
 
 def test_coupons_once_repeating_forever_legacy_shape(tmp_path):
@@ -367,7 +392,8 @@ def test_prices_in_several_currencies_without_their_options(tmp_path):
         import_paths(tmp_path / "x.duckdb", [folder, FX])
     upgrade = invoices["data"][-1]
     assert [(p.where, p.column) for p in caught.value.problems] == [
-        (f"invoice {upgrade['id']}, line {upgrade['lines']['data'][1]['id']}", "price.currency_options")]
+        (f"invoice {upgrade['id']}, line {upgrade['lines']['data'][1]['id']}", "price.currency_options"),
+        ("subscription sub_opt_scale", "price.currency_options")]  # now without any invoice either
     assert "expand[]=data.currency_options" in str(caught.value)
 
 
