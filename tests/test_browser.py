@@ -56,6 +56,8 @@ def test_ask_read_open_follow_up_and_export(page):
     page.get_by_text("19,419.55 USD").first.wait_for()
     page.get_by_text("How this was computed").first.click()
     page.get_by_text("FROM movements").first.wait_for()
+    number = page.locator(".chatbot td[align=right]").first  # the inputs' amounts
+    assert number.evaluate("cell => getComputedStyle(cell).textAlign") == "right"
     page.screenshot(path=str(OUTPUT / "answer.png"), full_page=True)
 
     page.get_by_role("button", name="Compared with the previous period").first.click()

@@ -43,6 +43,14 @@ CLOSE_PANEL_ON_PHONES = """() => {
 }"""
 
 
+# Gradio's chat styles left-align every table cell and break words anywhere ("3,450.4|0"):
+# numbers (the Markdown tables mark them right-aligned) stay whole on the right.
+CSS = """
+.chatbot.prose td[align="right"], .chatbot.prose th[align="right"] { text-align: right; white-space: nowrap; }
+.chatbot.prose td, .chatbot.prose th { word-break: normal; overflow-wrap: normal; }
+"""
+
+
 def new_session() -> dict:
     return {"thread": None, "key": None, "items": []}
 
@@ -218,5 +226,5 @@ def serve(db: Path, host: str = "127.0.0.1", port: int = 7860, auth: str | None 
     demo = build(Workspace(db), as_of)
     demo.queue(default_concurrency_limit=8)
     demo.launch(server_name=host, server_port=port, auth=credentials, prevent_thread_lock=not block,
-                show_error=False, quiet=not block, max_file_size=MAX_UPLOAD)
+                show_error=False, quiet=not block, max_file_size=MAX_UPLOAD, css=CSS)
     return demo

@@ -27,7 +27,7 @@ def figure(chart: dict) -> go.Figure:
         fig.add_trace(go.Waterfall(
             x=[r["step"] for r in rows], y=[r["amount"] for r in rows],
             measure=["absolute" if r.get("measure") == "total" else "relative" for r in rows],
-            texttemplate="%{y:,.0f}", textposition="outside",
+            texttemplate="%{y:,.0f}", textposition="outside", cliponaxis=False,  # labels above the top bar stay whole
             increasing=dict(marker_color=UP), decreasing=dict(marker_color=DOWN), totals=dict(marker_color=TOTAL),
         ))
         # From zero, as bars must be: a zoomed axis made a +2.7 % month look like +35 % (every bar is labelled).
