@@ -23,6 +23,7 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from pathlib import Path
 
+from .canonical import MONTHS_PER_INTERVAL
 from .errors import ImportProblem, ImportRejected
 from .raw_tables import customer_table, subscription_table
 from .reader import RawTable
@@ -689,32 +690,62 @@ class StripeConverter:
                                      interval_count=rate.interval_count)
 
     def _discount(self, entries: list[dict], currency: str, factor: Decimal, period_end: int) -> Discount:
-        if not entries:
-            return NO_DISCOUNT
-        keep = Decimal(1)
-        amount = _ZERO
-        untils: list[int | None] = []
+        terms = []
         for entry in entries:
             discount, coupon = self._coupon_of(entry.get("discount"))
             percent = _dec((coupon or {}).get("percent_off"))
-            if percent is not None:
-                keep *= 1 - percent / 100
-            else:  # amount_off, or a coupon the export does not show: the amount on this line
+            off = _ZERO
+            if percent is None:  # amount_off, or a coupon the export does not show: the amount on this line
                 off = Decimal(entry["amount"]) * minor_unit(currency) * factor
-                amount += off.quantize(minor_unit(currency)) if factor != 1 else off
-            duration = (coupon or {}).get("duration")
-            if duration == "once":
-                untils.append(period_end)
-            elif duration == "repeating":
-                end = _int((discount or {}).get("end"))
-                start, months = _int((discount or {}).get("start")), _int((coupon or {}).get("duration_in_months"))
-                if end is None and start is not None and months:
-                    end = _add_months(start, months)
-                untils.append(max(end, period_end) if end else None)
-            else:
-                untils.append(None)
-        until = untils[0] if len(set(untils)) == 1 else None
-        return Discount((1 - keep) * 100, amount, until)
+                off = off.quantize(minor_unit(currency)) if factor != 1 else off
+            terms.append((percent, off, _until(discount, coupon, period_end)))
+        return _combined(terms)
+
+    def _standing_discount(self, found: Found, item_id: str, state: State, start: int) -> Discount:
+        """The discounts on an item of a subscription without invoices, as the objects show them
+        today: the item's own, and the subscription's (else its customer's). An amount off the
+        whole subscription goes to its largest item, as on invoices."""
+        sub = found.obj
+        items = {i.get("id"): i for i in (sub.get("items") or {}).get("data") or []}
+        whole = [sub.get("discount"), *(sub.get("discounts") or [])]
+        if not any(whole):
+            customer = self.o.of("customer").get(id_of(sub.get("customer")) or "")
+            whole = [customer.obj.get("discount")] if customer else []
+        refs = [(ref, False) for ref in items[item_id].get("discounts") or []]
+        refs += [(ref, True) for ref in dict.fromkeys(id_of(d) for d in whole if id_of(d))]
+        terms = []
+        for ref, on_whole in refs:
+            discount, coupon = self._coupon_of(ref)
+            if coupon is None:
+                self._count("discount(s) of subscriptions without invoices not applied: their coupon is not in the export")
+                continue
+            percent = _dec(coupon.get("percent_off"))
+            if percent is None and on_whole and item_id != self._largest_item(sub, items):
+                continue
+            off = _ZERO if percent is not None else self._amount_off(coupon, state.currency)
+            first_period_end = _after_intervals(max(start, _int((discount or {}).get("start")) or start), state)
+            terms.append((percent, off, _until(discount, coupon, first_period_end)))
+        return _combined(terms)
+
+    def _largest_item(self, sub: dict, items: dict) -> str | None:
+        """The item with the largest amount per period (ties: the smallest id), metered ones aside."""
+        amounts = []
+        for item_id, item in items.items():
+            state = self._item_state(sub, item_id, item)
+            if state is not None:
+                amounts.append((-state.unit_amount * state.quantity / _months(state), item_id))
+        return min(amounts)[1] if amounts else None
+
+    @staticmethod
+    def _amount_off(coupon: dict, currency: str) -> Decimal:
+        amount = coupon.get("amount_off")
+        if (coupon.get("currency") or "").upper() != currency:
+            amount = ((coupon.get("currency_options") or {}).get(currency.lower()) or {}).get("amount_off")
+        if amount is None:
+            raise Unmappable("coupon.currency_options", (
+                f"coupon {coupon.get('id')} takes an amount off in {(coupon.get('currency') or '').upper()} and says "
+                f"nothing for {currency}; export coupons with expand[]=data.currency_options"))
+        return Decimal(amount) * minor_unit(currency)
 
     # ---- subscriptions
     def _subscription(self, found: Found, lines: list[LineInfo]) -> None:
@@ -895,19 +926,15 @@ class StripeConverter:
         if state is None:
             return None
         loc = f"subscription {sub['id']}, item {item_id}"
-        keep = Decimal(1)
-        for ref in ([sub.get("discount")] if sub.get("discount") else []) + list(sub.get("discounts") or []):
-            _, coupon = self._coupon_of(ref)  # only forever percent coupons are known to last
-            if coupon and _dec(coupon.get("percent_off")) is not None and coupon.get("duration") == "forever":
-                keep *= 1 - _dec(coupon["percent_off"]) / 100
-        state = replace(state, discount_percent=(1 - keep) * 100)
         item_start = max(start, _int(item.get("created")) or start)
         trial_start, trial_end = _int(sub.get("trial_start")), _int(sub.get("trial_end"))
         obs = []
         if trial_start is not None and trial_end is not None and trial_end > trial_start and item_start < trial_end:
             obs.append(Obs(item_start, 0, 0, replace(state, is_trial=True), trial_end, loc, found.file, "subscription"))
             item_start = trial_end
-        obs.append(Obs(item_start, 0, 1, state, item_start, loc, found.file, "subscription"))
+        discount = self._standing_discount(found, item_id, state, item_start)
+        state = replace(state, discount_percent=discount.percent, discount_amount=discount.amount)
+        obs.append(Obs(item_start, 0, 1, state, item_start, loc, found.file, "subscription", discount.until))
         return obs
 
     def _changed_since_invoiced(self, found: Found, item_id: str, item: dict, obs: list[Obs]) -> None:
@@ -1098,6 +1125,46 @@ def _add_months(ts: int, months: int) -> int:
     year, month = moment.year + index // 12, index % 12 + 1
     return int(moment.replace(year=year, month=month,
                               day=min(moment.day, calendar.monthrange(year, month)[1])).timestamp())
+
+
+def _until(discount: dict | None, coupon: dict | None, period_end: int) -> int | None:
+    """When a once / repeating discount stops applying: a once coupon with the billing period it
+    was first on, a repeating one at its end (its start plus duration_in_months where the
+    discount does not say), never before that period ends, since Stripe discounts whole invoices."""
+    duration = (coupon or {}).get("duration")
+    if duration == "once":
+        return period_end
+    if duration != "repeating":
+        return None
+    end = _int((discount or {}).get("end"))
+    start, months = _int((discount or {}).get("start")), _int((coupon or {}).get("duration_in_months"))
+    if end is None and start is not None and months:
+        end = _add_months(start, months)
+    return max(end, period_end) if end else None
+
+
+def _combined(terms: list[tuple[Decimal | None, Decimal, int | None]]) -> Discount:
+    """One item's discounts, (percent off or None, amount off, until) each, as one: percents
+    compound, amounts add up, and an end is known only when they all end together."""
+    if not terms:
+        return NO_DISCOUNT
+    keep = Decimal(1)
+    for percent, _, _ in terms:
+        if percent is not None:
+            keep *= 1 - percent / 100
+    untils = {until for _, _, until in terms}
+    return Discount((1 - keep) * 100, sum((off for _, off, _ in terms), _ZERO), untils.pop() if len(untils) == 1 else None)
+
+
+def _months(state: State) -> Decimal:
+    return Decimal(str(MONTHS_PER_INTERVAL[state.interval])) * state.interval_count
+
+
+def _after_intervals(ts: int, state: State) -> int:
+    """The end of one billing period of `state` starting at `ts`."""
+    if state.interval in ("month", "quarter", "year"):
+        return _add_months(ts, state.interval_count * {"month": 1, "quarter": 3, "year": 12}[state.interval])
+    return ts + state.interval_count * {"day": 1, "week": 7}[state.interval] * 86400
 
 
 def _looks_like_trial(info: LineInfo, trial_end: int | None) -> bool:

@@ -555,6 +555,18 @@ def test_a_subscription_without_exported_invoices_uses_its_current_items(tmp_pat
         ("subscription sub_annual, item si_annual",)]
 
 
+def test_subscriptions_without_invoices_keep_their_discounts(tmp_path):
+    data = load(tmp_path, "without_invoices")
+    # $100 with $20 off forever (on the subscription): 80.
+    assert data.moves("cus_ni_amount") == [("2025-01-01", "new", 80.0)]
+    # $100 with 50% off for 3 months from 1 January; the discount names no end, so its start plus
+    # duration_in_months: 50, then +50 on 1 April (before the export, 1 May).
+    assert data.moves("cus_ni_half") == [("2025-01-01", "new", 50.0), ("2025-04-01", "discount", 50.0)]
+    # $200 with 10% off the item forever: 180; $40 with the customer's 25% forever: 30.
+    assert data.moves("cus_ni_item") == [("2025-01-01", "new", 180.0)]
+    assert data.moves("cus_ni_customer") == [("2025-01-01", "new", 30.0)]
+
+
 # ---- the Dashboard CSV export -----------------------------------------------------------
 
 def test_dashboard_subscriptions_csv_holds_only_the_current_state(tmp_path):
