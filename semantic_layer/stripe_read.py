@@ -1,9 +1,10 @@
 """Reading Stripe API exports: JSON documents, JSON Lines, or several JSON values in one file.
 
 A file may hold list objects ({"object": "list", "data": [...]}), search results, plain arrays or
-single objects, in any mix. Objects are collected by type and de-duplicated by id (the last one
-read wins, files in the order given, folders sorted by name). Nothing is interpreted here; the
-converter in `stripe.py` decides what the objects mean.
+single objects, in any mix. Objects are collected by type and de-duplicated by id: of two copies
+the one further in its life wins (a paid invoice over its draft), else the one read last (files in
+the order given, folders sorted by name). Nothing else is interpreted here; the converter in
+`stripe.py` decides what the objects mean.
 """
 
 import json
@@ -21,6 +22,11 @@ MAPPED_TYPES = ("invoice", "invoiceitem", "subscription", "customer", "credit_no
 REFERENCE_TYPES = ("price", "plan", "product", "coupon", "discount")
 
 _BLANK = re.compile(r"\s*")
+_STAGES = {
+    "invoice": {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3},
+    "subscription": {"incomplete": 0, "trialing": 1, "active": 2, "past_due": 2, "unpaid": 2, "paused": 2,
+                     "canceled": 3, "incomplete_expired": 3},
+}
 
 
 @dataclass
@@ -143,5 +149,14 @@ def _add(obj: dict, name: str, line: int, found: StripeObjects, problems: list[I
     bucket = found.by_type.setdefault(kind, {})
     if oid in bucket:
         found.duplicates += 1
+        if _stage(obj) < _stage(bucket[oid].obj):
+            return True  # an older copy (say a draft of an invoice since paid) from a stale page
     bucket[oid] = Found(obj, name, line)
     return True
+
+
+def _stage(obj: dict) -> int:
+    """How far an object has come in its life, as far as its status tells (invoices and
+    subscriptions only move forward through these); between copies at the same stage, the one
+    read last wins."""
+    return _STAGES.get(obj.get("object"), {}).get(obj.get("status"), 0)

@@ -456,6 +456,27 @@ def test_duplicate_objects_across_files_are_imported_once(tmp_path):
     assert any("4 object(s) appeared more than once" in n for n in data.notes)
 
 
+def test_a_stale_copy_of_an_object_does_not_replace_a_newer_one(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "intervals", folder)
+    invoices = json.loads((folder / "invoices.json").read_text())
+    january = next(i for i in invoices["data"] if i["customer"] == "cus_monthly")
+    draft = {**january, "status": "draft", "amount_paid": 0, "status_transitions": {
+        **january["status_transitions"], "paid_at": None}}
+    subscriptions = json.loads((folder / "subscriptions.json").read_text())
+    annual = next(s for s in subscriptions["data"] if s["id"] == "sub_annual")
+    canceled = {**annual, "status": "canceled", "canceled_at": annual["start_date"] + 86400 * 59,
+                "ended_at": annual["start_date"] + 86400 * 59}
+    (folder / "subscriptions.json").write_text(json.dumps({**subscriptions, "data": [
+        canceled if s["id"] == "sub_annual" else s for s in subscriptions["data"]]}))
+    # An old page, read last (folders are read in name order), with the draft of a since paid
+    # invoice and the subscription from before it was canceled.
+    (folder / "zz_old_page.jsonl").write_text(json.dumps(draft) + "\n" + json.dumps(annual) + "\n")
+    data = load(tmp_path, folder)
+    assert data.moves("cus_monthly") == [("2025-01-05", "new", 49.0)]
+    assert data.moves("cus_annual") == [("2025-02-01", "new", 166.6667), ("2025-04-01", "churn", -166.6667)]
+
+
 def test_a_malformed_file_is_a_clear_error_and_nothing_is_imported(tmp_path):
     data = load(tmp_path, "intervals")
     folder = tmp_path / "export"
