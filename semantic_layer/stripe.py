@@ -312,9 +312,11 @@ class StripeConverter:
         self.prices_from_lines: set[str] = set()
         self.known_rates: dict[tuple[str, str], State] = {}  # (price, currency) -> a regular line's state
         self.exported_at: int | None = None
+        self.lines_of: dict[str, list[dict]] = {}  # invoice -> its lines
 
     # ---- public
     def run(self) -> tuple[list[dict], list[dict]]:
+        self.lines_of = self._invoice_lines_read()
         self._catalog()
         self.exported_at = self._export_moment()
         lines = self._lines()
@@ -367,7 +369,7 @@ class StripeConverter:
             self._add_discount(inv.get("discount"))
             for d in inv.get("discounts") or []:
                 self._add_discount(d)
-            for line in (inv.get("lines") or {}).get("data") or []:
+            for line in self.lines_of.get(inv["id"], []):
                 for key in ("price", "plan"):
                     self._add_price(line.get(key))
                 self._add_price(((line.get("pricing") or {}).get("price_details") or {}).get("price"))
@@ -393,6 +395,32 @@ class StripeConverter:
                           ("discount", "start")):
             moments += [found.obj.get(key) for found in self.o.of(kind).values()]
         return max((m for m in moments if isinstance(m, int)), default=None)
+
+    def _invoice_lines_read(self) -> dict[str, list[dict]]:
+        """Each invoice's lines: those on the invoice object (only its first ones when
+        lines.has_more is true) and those exported page by page from /v1/invoices/{id}/lines."""
+        by_invoice: dict[str, dict[str, dict]] = {}
+        for inv_id, found in self.o.of("invoice").items():
+            listed = found.obj.get("lines")
+            by_invoice[inv_id] = {line.get("id"): line for line in (listed or {}).get("data") or []}
+        for line_id, found in sorted(self.o.of("line_item").items()):
+            inv_id = found.obj.get("invoice") or found.invoice
+            if inv_id in by_invoice:
+                by_invoice[inv_id][line_id] = found.obj
+                continue
+            self.problems.append(ImportProblem(
+                found.file, f"line {found.line}, line_item {line_id}", "invoice",
+                f"a line of invoice {inv_id}, which is not among the exported invoices" if inv_id else
+                "an invoice line on its own that names no invoice (export lines with /v1/invoices/{id}/lines)",
+            ))
+        return {inv_id: list(lines.values()) for inv_id, lines in by_invoice.items()}
+
+    def _all_lines_read(self, inv: dict) -> bool:
+        listed = inv.get("lines") or {}
+        if not listed.get("has_more"):
+            return True
+        total = _int(listed.get("total_count"))
+        return inv["id"] in self.o.last_line_pages and (total is None or len(self.lines_of[inv["id"]]) >= total)
 
     def _add_price(self, obj) -> None:
         """The first object seen for a price wins: exported prices come first and carry what was
@@ -456,18 +484,19 @@ class StripeConverter:
             if status in _SKIPPED_INVOICE_STATUSES or inv_id.startswith("upcoming"):
                 self._count(f"{status or 'preview'} invoice(s) skipped")
                 continue
-            lines = inv.get("lines")
-            if not isinstance(lines, dict) or not isinstance(lines.get("data"), list):
+            lines = self.lines_of[inv_id]
+            if not lines and not isinstance((inv.get("lines") or {}).get("data"), list):
                 self.problems.append(ImportProblem(found.file, f"invoice {inv_id}", "lines", "an invoice without its lines"))
                 continue
-            if lines.get("has_more"):
+            if not self._all_lines_read(inv):
                 self.problems.append(ImportProblem(
                     found.file, f"invoice {inv_id}", "lines.has_more",
-                    f"only {len(lines['data'])} of the invoice's lines are in the export; fetch all lines "
-                    f"of invoices whose lines.has_more is true (see docs/stripe.md)",
+                    f"only {len(lines)} of the invoice's lines are in the export; export the lines of invoices "
+                    f"whose lines.has_more is true, to the last page, from /v1/invoices/{inv_id}/lines "
+                    f"(see docs/stripe.md)",
                 ))
                 continue
-            infos += self._invoice_lines(found, lines["data"])
+            infos += self._invoice_lines(found, lines)
         return infos
 
     def _invoice_lines(self, found: Found, lines: list[dict]) -> list[LineInfo]:

@@ -18,10 +18,11 @@ from .stripe_shape import shape_problems
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 LIST_OBJECTS = ("list", "search_result")
 # Object types the importer maps, and reference objects that only help it resolve ids.
-MAPPED_TYPES = ("invoice", "invoiceitem", "subscription", "customer", "credit_note")
+MAPPED_TYPES = ("invoice", "line_item", "invoiceitem", "subscription", "customer", "credit_note")
 REFERENCE_TYPES = ("price", "plan", "product", "coupon", "discount")
 
 _BLANK = re.compile(r"\s*")
+_LINES_URL = re.compile(r"/v1/invoices/([^/?]+)/lines")
 _STAGES = {
     "invoice": {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3},
     "subscription": {"incomplete": 0, "trialing": 1, "active": 2, "past_due": 2, "unpaid": 2, "paused": 2,
@@ -34,6 +35,7 @@ class Found:
     obj: dict
     file: str
     line: int  # line of the file where the JSON value holding the object starts
+    invoice: str | None = None  # for a line item listed on its own: the invoice its page belongs to
 
 
 @dataclass
@@ -41,6 +43,7 @@ class StripeObjects:
     by_type: dict[str, dict[str, Found]] = field(default_factory=dict)
     duplicates: int = 0
     pages_with_more: int = 0
+    last_line_pages: set[str] = field(default_factory=set)  # invoices whose last page of lines was read
     files: list[str] = field(default_factory=list)
     problems: list[ImportProblem] = field(default_factory=list)  # the converter adds its own, then refuses
 
@@ -63,8 +66,8 @@ def read_objects(paths: list[Path]) -> StripeObjects:
             unreadable = True
             continue
         for value, line in values:
-            for obj in _flatten(value, path.name, line, problems, found):
-                unreadable |= not _add(obj, path.name, line, found, problems)
+            for obj, invoice in _flatten(value, path.name, line, problems, found):
+                unreadable |= not _add(obj, Found(obj, path.name, line, invoice), found, problems)
     if unreadable:
         raise ImportRejected(problems)  # what an unreadable or misshapen object meant is unknown: stop here
     return found
@@ -102,10 +105,13 @@ def _json_values(path: Path) -> list[tuple[object, int]]:
     return values
 
 
-def _flatten(value, name: str, line: int, problems: list[ImportProblem], found: StripeObjects):
+def _flatten(value, name: str, line: int, problems: list[ImportProblem], found: StripeObjects,
+             invoice: str | None = None):
+    """(object, invoice) for every object in a JSON value; `invoice` is set inside a page of an
+    invoice's lines (/v1/invoices/{id}/lines), whose URL names the invoice."""
     if isinstance(value, list):
         for item in value:
-            yield from _flatten(item, name, line, problems, found)
+            yield from _flatten(item, name, line, problems, found, invoice)
         return
     if not isinstance(value, dict):
         problems.append(ImportProblem(name, f"line {line}", None, "expected Stripe objects or lists of them"))
@@ -116,16 +122,20 @@ def _flatten(value, name: str, line: int, problems: list[ImportProblem], found: 
         if not isinstance(data, list):
             problems.append(ImportProblem(name, f"line {line}", "data", f"a {kind} object without a data array"))
             return
+        page_of = _LINES_URL.fullmatch(value.get("url") or "") if isinstance(value.get("url"), str) else None
         if value.get("has_more"):
             found.pages_with_more += 1
+        elif page_of:
+            found.last_line_pages.add(page_of[1])
         for item in data:
-            yield from _flatten(item, name, line, problems, found)
+            yield from _flatten(item, name, line, problems, found, page_of[1] if page_of else invoice)
         return
-    yield value
+    yield value, invoice
 
 
-def _add(obj: dict, name: str, line: int, found: StripeObjects, problems: list[ImportProblem]) -> bool:
+def _add(obj: dict, where_found: Found, found: StripeObjects, problems: list[ImportProblem]) -> bool:
     """Collect one object; False when its shape is not what the importer reads."""
+    name, line = where_found.file, where_found.line
     kind = obj.get("object")
     oid = obj.get("id")
     where = f"line {line}" + (f", {kind} {oid}" if isinstance(kind, str) and isinstance(oid, str) else "")
@@ -151,7 +161,7 @@ def _add(obj: dict, name: str, line: int, found: StripeObjects, problems: list[I
         found.duplicates += 1
         if _stage(obj) < _stage(bucket[oid].obj):
             return True  # an older copy (say a draft of an invoice since paid) from a stale page
-    bucket[oid] = Found(obj, name, line)
+    bucket[oid] = where_found
     return True
 
 

@@ -544,6 +544,45 @@ def test_invoices_with_more_lines_than_exported_are_refused(tmp_path):
         import_paths(tmp_path / "x.duckdb", [folder])
 
 
+def split_lines(folder: Path, invoice_id: str) -> list[dict]:
+    """The invoice as an invoice list shows a long one, its first line only, and the rest of its
+    lines as /v1/invoices/{id}/lines returns them with the price expanded."""
+    invoices = json.loads((folder / "invoices.json").read_text())
+    invoice = next(i for i in invoices["data"] if i["id"] == invoice_id)
+    first, *rest = invoice["lines"]["data"]
+    invoice["lines"].update(data=[first], has_more=True)
+    (folder / "invoices.json").write_text(json.dumps(invoices))
+    prices = {p["id"]: p for f in ("prices.json", "prices_archived.json") for p in json.loads((folder / f).read_text())["data"]}
+    for line in rest:
+        details = line["pricing"]["price_details"]
+        details["price"] = prices[details["price"]]  # expand[]=data.pricing.price_details.price
+    del rest[0]["invoice"]  # the page's URL says which invoice it is
+    return rest
+
+
+def test_invoice_lines_exported_page_by_page(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "upgrade_basil", folder)
+    change = next(i for i in json.loads((folder / "invoices.json").read_text())["data"]
+                  if i["customer"] == "cus_combo" and i["billing_reason"] == "subscription_update")
+    rest = split_lines(folder, change["id"])
+    page = {"object": "list", "url": f"/v1/invoices/{change['id']}/lines", "has_more": False, "data": rest}
+    (folder / f"lines_{change['id']}_001.json").write_text(json.dumps(page))
+    data = load(tmp_path, folder)
+    assert data.moves("cus_combo") == [("2025-01-01", "new", 500.0), ("2025-02-14", "cross_sell", 100.0),
+                                       ("2025-02-14", "upgrade", 300.0)]
+    # Without the last page of lines the invoice is still incomplete.
+    (folder / f"lines_{change['id']}_001.json").write_text(json.dumps({**page, "has_more": True, "data": rest[:1]}))
+    with pytest.raises(ImportRejected, match=f"invoice {change['id']}, column lines.has_more"):
+        import_paths(tmp_path / "x.duckdb", [folder])
+    # A page of lines of an invoice that is not exported.
+    (folder / f"lines_{change['id']}_001.json").write_text(json.dumps(page))
+    (folder / "lines_in_gone.json").write_text(json.dumps({**page, "url": "/v1/invoices/in_gone/lines", "data": [
+        {**rest[0], "id": "il_gone"}]}))
+    with pytest.raises(ImportRejected, match="line_item il_gone, column invoice: a line of invoice in_gone, which is not"):
+        import_paths(tmp_path / "x.duckdb", [folder])
+
+
 def test_subscriptions_must_be_exported_with_status_all(tmp_path):
     folder = tmp_path / "export"
     shutil.copytree(FIX / "reactivation", folder)
