@@ -158,8 +158,8 @@ def convert_csv(path: Path) -> tuple[RawTable, RawTable, list[str]]:
             "_loc": loc, "_file": name,
         }
         for i, key in metadata:
-            name = key.lstrip("_") or "key"
-            base[f"metadata_{name}" if name.lower() in base else name] = values[i].strip() or None
+            column = key.lstrip("_") or "key"
+            base[f"metadata_{column}" if column.lower() in base else column] = values[i].strip() or None
         paid_from = start
         if trial_start and trial_end and trial_end > trial_start:
             trial_stop = min(trial_end, end) if end else trial_end

@@ -642,6 +642,19 @@ def test_dashboard_subscriptions_csv_holds_only_the_current_state(tmp_path):
     assert data.sql("SELECT canceled_at FROM subscriptions WHERE customer_id = 'cus_d2'") == [(date(2025, 3, 10),)]
 
 
+def test_dashboard_errors_name_the_file_after_a_metadata_column(tmp_path):
+    folder = tmp_path / "dashboard"
+    folder.mkdir()
+    text = (FIX / "dashboard" / "subscriptions.csv").read_text().replace(",usd,month,99.00,", ",usd,fortnight,99.00,", 1)
+    (folder / "subscriptions.csv").write_text(text)
+    with pytest.raises(ImportRejected) as caught:
+        import_paths(tmp_path / "x.duckdb", [folder])
+    # Line 2 has a "(metadata)" column value read before line 3's error.
+    assert [(p.file, p.where, p.column) for p in caught.value.problems] == [("subscriptions.csv", "line 3", "Interval")]
+    data = load(tmp_path, "dashboard")
+    assert {f for (f,) in data.sql("SELECT DISTINCT _file FROM customers")} == {"subscriptions.csv"}
+
+
 # ---- format detection and the command line ----------------------------------------------
 
 def test_cli_detects_a_stripe_folder_plus_fx_rates(tmp_path):
