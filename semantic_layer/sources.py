@@ -5,12 +5,15 @@ Three formats, never mixed in one import:
   stripe     Stripe API exports: .json / .jsonl / .ndjson files of invoices, subscriptions,
              customers, credit notes (stripe.py)
   dashboard  the Stripe Dashboard's subscriptions CSV export (stripe_csv.py)
-An fx_rates.csv (or .parquet) among the paths goes with any of them. Paths may be files or
-folders (their files, not sub-folders). Files in a folder that fit none of the formats are
-passed over; a file named on the command line that fits none is an error.
+An fx_rates.csv (or .parquet) among the paths goes with any of them, and the Dashboard's customers
+export with the Dashboard's subscriptions export. Paths may be files or folders (their files, not
+sub-folders). Files in a folder that fit none of the formats are passed over (a .json that holds no
+Stripe objects, say an export tool's settings, with a note); a file named on the command line that
+fits none is an error.
 """
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +21,11 @@ from .canonical import TABLES
 from .errors import ImportProblem, ImportRejected
 from .reader import RawTable, find_files, read_file
 from .stripe_read import JSON_SUFFIXES
-from .stripe_csv import looks_like_dashboard_export
+from .stripe_csv import looks_like_dashboard_customers, looks_like_dashboard_export
 
 CANONICAL_SUFFIXES = (".csv", ".parquet")
+_STRIPE_OBJECT = re.compile(r'"object"\s*:\s*"')
+_SNIFFED = 65536  # bytes: a Stripe file names an object type within its first object
 
 
 @dataclass
@@ -37,6 +42,8 @@ class _Seen:
     fx: list[Path] = field(default_factory=list)
     stripe: list[Path] = field(default_factory=list)
     dashboard: list[Path] = field(default_factory=list)
+    dashboard_customers: list[Path] = field(default_factory=list)
+    passed_over: list[Path] = field(default_factory=list)  # .json in a folder without Stripe objects
     explicit: dict[Path, str] = field(default_factory=dict)  # named on the command line -> kind
 
 
@@ -64,29 +71,26 @@ def load_paths(paths: list[Path]) -> Loaded:
 
     fx = _fx(seen)
     if seen.stripe:
-        if seen.dashboard:
+        if seen.dashboard or seen.dashboard_customers:
             raise ImportRejected([ImportProblem(
-                str(seen.dashboard[0]), None, None,
-                "Stripe API exports and a Dashboard subscriptions CSV cannot be imported together; "
+                str((seen.dashboard or seen.dashboard_customers)[0]), None, None,
+                "Stripe API exports and a Dashboard CSV export cannot be imported together; "
                 "the API export holds the full history, so leave the Dashboard CSV out",
             )])
         from .stripe import convert_paths
 
         conversion = convert_paths(seen.stripe)
         raws = [conversion.customers, conversion.subscriptions] + fx
-        return Loaded("stripe", raws, conversion.sources + [str(p) for p in seen.fx], conversion.notes)
+        return Loaded("stripe", raws, conversion.sources + [str(p) for p in seen.fx],
+                      conversion.notes + _passed_over(seen))
 
     if seen.dashboard:
-        if len(seen.dashboard) > 1:
-            raise ImportRejected([ImportProblem(
-                str(seen.dashboard[1]), None, None,
-                f"a second Dashboard subscriptions export (first: {seen.dashboard[0].name}); import one",
-            )])
         from .stripe_csv import convert_csv
 
-        customers, subscriptions, notes = convert_csv(seen.dashboard[0])
-        return Loaded("dashboard", [customers, subscriptions] + fx,
-                      [str(seen.dashboard[0])] + [str(p) for p in seen.fx], notes)
+        customers_export = _at_most_one(seen.dashboard_customers, "customers")
+        customers, subscriptions, notes = convert_csv(_at_most_one(seen.dashboard, "subscriptions"), customers_export)
+        read = [seen.dashboard[0]] + seen.dashboard_customers + seen.fx
+        return Loaded("dashboard", [customers, subscriptions] + fx, [str(p) for p in read], notes + _passed_over(seen))
 
     where = ", ".join(str(p) for p in paths)
     raise ImportRejected([ImportProblem(
@@ -99,12 +103,18 @@ def load_paths(paths: list[Path]) -> Loaded:
 def _classify(path: Path, seen: _Seen, explicit: bool) -> None:
     suffix = path.suffix.lower()
     kind = None
-    if suffix in JSON_SUFFIXES:
-        kind = "stripe"
+    header = _header(path) if suffix == ".csv" else []
+    if suffix in JSON_SUFFIXES and (explicit or _holds_stripe_objects(path)):
+        kind = "stripe"  # named on the command line, the reader says precisely what is wrong with it
         seen.stripe.append(path)
-    elif suffix == ".csv" and looks_like_dashboard_export(_header(path)):
+    elif suffix in JSON_SUFFIXES:
+        seen.passed_over.append(path)
+    elif looks_like_dashboard_export(header):
         kind = "dashboard"
         seen.dashboard.append(path)
+    elif looks_like_dashboard_customers(header):  # it may well be named customers.csv
+        kind = "dashboard"
+        seen.dashboard_customers.append(path)
     elif suffix in CANONICAL_SUFFIXES and path.stem in TABLES:
         kind = "fx" if path.stem == "fx_rates" else "canonical"
         (seen.fx if kind == "fx" else seen.canonical).append(path)
@@ -117,6 +127,29 @@ def _classify(path: Path, seen: _Seen, explicit: bool) -> None:
                 "subscriptions CSV export",
             )])
         seen.explicit[path] = kind
+
+
+def _at_most_one(exports: list[Path], what: str) -> Path | None:
+    if len(exports) > 1:
+        raise ImportRejected([ImportProblem(
+            str(exports[1]), None, None, f"a second Dashboard {what} export (first: {exports[0].name}); import one",
+        )])
+    return exports[0] if exports else None
+
+
+def _holds_stripe_objects(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFFED).decode("utf-8", errors="replace")
+    except OSError:
+        return True  # let the reader say why it cannot be read
+    return bool(_STRIPE_OBJECT.search(head))
+
+
+def _passed_over(seen: _Seen) -> list[str]:
+    if not seen.passed_over:
+        return []
+    return [f"Passed over (no Stripe objects in them): {', '.join(p.name for p in seen.passed_over)}."]
 
 
 def _header(path: Path) -> list[str]:

@@ -27,6 +27,7 @@ from .canonical import MONTHS_PER_INTERVAL
 from .errors import ImportProblem, ImportRejected
 from .raw_tables import customer_table, subscription_table
 from .reader import RawTable
+from .stripe_csv import email_domain
 from .stripe_read import Found, StripeObjects, read_objects
 
 # ISO 4217 codes Stripe counts in whole units or in thousandths (docs.stripe.com/currencies).
@@ -1104,11 +1105,10 @@ class StripeConverter:
                 snapshot = self.customer_snapshots.get(cid, {})
                 obj = {"name": snapshot.get("name"), "email": snapshot.get("email"),
                        "address": {"country": snapshot.get("country")}, "metadata": {}}
-            email = obj.get("email") or ""
             row = {
                 "customer_id": cid,
                 "name": obj.get("name"),
-                "email_domain": email.rsplit("@", 1)[1].lower() if "@" in email else None,
+                "email_domain": email_domain(obj.get("email")),
                 "country": (obj.get("address") or {}).get("country"),
                 "_loc": f"customer {cid}",
                 "_file": found.file if found else (self.customer_refs[cid].file if cid in self.customer_refs else ""),

@@ -52,10 +52,15 @@ COLUMNS = {
     "cancel_at": ("cancel at (utc)", "cancel at"),
     "coupon": ("coupon", "coupon id"),
 }
+CUSTOMER_COLUMNS = ("id", "name", "description", "email", "address country", "country")
 _INTERVALS = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month": "month",
               "monthly": "month", "year": "year", "yearly": "year", "annual": "year", "annually": "year",
               "quarter": "quarter", "quarterly": "quarter"}
 _METADATA = re.compile(r"^(.*)\s*\(metadata\)$", re.IGNORECASE)
+
+
+def email_domain(email: str | None) -> str | None:
+    return email.rsplit("@", 1)[1].lower() if email and "@" in email else None
 
 
 def looks_like_dashboard_export(header: list[str]) -> bool:
@@ -65,17 +70,17 @@ def looks_like_dashboard_export(header: list[str]) -> bool:
     )
 
 
-def convert_csv(path: Path) -> tuple[RawTable, RawTable, list[str]]:
+def looks_like_dashboard_customers(header: list[str]) -> bool:
+    """The Dashboard's customers export (Customers > Export), which may be named customers.csv."""
+    names = {h.strip().lower() for h in header}
+    return "id" in names and "created (utc)" in names and not names & {"customer_id", "customer id", "status"}
+
+
+def convert_csv(path: Path, customers_path: Path | None = None) -> tuple[RawTable, RawTable, list[str]]:
+    """The subscriptions export, with names, countries and metadata from the customers export
+    when there is one."""
     name = path.name
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = [h.strip() for h in next(reader, [])]
-            records = [(reader.line_num, values) for values in reader if values and values != [""]]
-    except UnicodeDecodeError as exc:
-        raise ImportRejected([ImportProblem(name, None, None, f"not UTF-8 text ({exc.reason})")])
-    except csv.Error as exc:
-        raise ImportRejected([ImportProblem(name, None, None, f"unreadable CSV: {exc}")])
+    header, records = _read(path)
     index = {h.lower(): i for i, h in enumerate(header)}
     where = {key: next((index[n] for n in names if n in index), None) for key, names in COLUMNS.items()}
     metadata = [(i, m.group(1).strip()) for i, h in enumerate(header) if (m := _METADATA.match(h))]
@@ -116,7 +121,7 @@ def convert_csv(path: Path) -> tuple[RawTable, RawTable, list[str]]:
             continue
         customers.setdefault(customer, {
             "customer_id": customer, "name": get("customer_name"),
-            "email_domain": (get("customer_email") or "").rsplit("@", 1)[-1].lower() if "@" in (get("customer_email") or "") else None,
+            "email_domain": email_domain(get("customer_email")),
             "country": None, "_loc": loc, "_file": name, "_metadata": {},
         })
         if status in ("incomplete", "incomplete_expired"):
@@ -174,6 +179,8 @@ def convert_csv(path: Path) -> tuple[RawTable, RawTable, list[str]]:
         cancel = canceled_at.isoformat() if canceled_at and end and status != "unpaid" and end > canceled_at else None
         rows.append({**base, "start_date": paid_from.isoformat(), "end_date": end.isoformat() if end else None,
                      "is_trial": "false", "canceled_at": cancel})
+    if customers_path is not None:
+        problems += _add_customer_details(customers_path, customers)
     if problems:
         raise ImportRejected(problems)
     notes = [CURRENT_STATE_NOTE]
@@ -183,10 +190,49 @@ def convert_csv(path: Path) -> tuple[RawTable, RawTable, list[str]]:
         notes.append(f"{n} {status} subscription(s) skipped (never paid).")
     extra = sorted({k for r in rows for k in r} - {c for c in subscription_table([]).columns} - {"_loc", "_file"})
     return (
-        customer_table(list(customers.values()), name),
+        customer_table(list(customers.values()), customers_path.name if customers_path else name),
         subscription_table(rows, name, extra),
         notes,
     )
+
+
+def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the (line number, values) of every non-empty row of a Dashboard export."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [h.strip() for h in next(reader, [])]
+            return header, [(reader.line_num, values) for values in reader if values and values != [""]]
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([ImportProblem(path.name, None, None, f"not UTF-8 text ({exc.reason})")])
+    except csv.Error as exc:
+        raise ImportRejected([ImportProblem(path.name, None, None, f"unreadable CSV: {exc}")])
+
+
+def _add_customer_details(path: Path, customers: dict[str, dict]) -> list[ImportProblem]:
+    """Name, email domain, country and every "(metadata)" column of the customers export, for the
+    customers it lists (those it does not list keep what the subscriptions export says)."""
+    header, records = _read(path)
+    index = {h.lower(): i for i, h in enumerate(header)}
+    metadata = [(i, m.group(1).strip()) for i, h in enumerate(header) if (m := _METADATA.match(h))]
+    problems = []
+    for line, values in records:
+        if len(values) != len(header):
+            problems.append(ImportProblem(path.name, f"line {line}", None, f"{len(values)} fields where the header has {len(header)}"))
+            continue
+        field = {key: values[index[key]].strip() or None for key in CUSTOMER_COLUMNS if key in index}
+        customer = field.get("id")
+        if not customer:
+            problems.append(ImportProblem(path.name, f"line {line}", "id", "a value is required"))
+            continue
+        known = customers.get(customer, {})
+        customers[customer] = {
+            "customer_id": customer, "name": field.get("name") or field.get("description") or known.get("name"),
+            "email_domain": email_domain(field.get("email")) or known.get("email_domain"),
+            "country": field.get("address country") or field.get("country"), "_loc": f"line {line}",
+            "_file": path.name, "_metadata": {key: values[i].strip() or None for i, key in metadata},
+        }
+    return problems
 
 
 def _date(raw: str) -> date | None:

@@ -642,6 +642,17 @@ def test_dashboard_subscriptions_csv_holds_only_the_current_state(tmp_path):
     assert data.sql("SELECT canceled_at FROM subscriptions WHERE customer_id = 'cus_d2'") == [(date(2025, 3, 10),)]
 
 
+def test_a_dashboard_customers_export_named_customers_csv_goes_with_the_subscriptions_export(tmp_path):
+    # dashboard/ holds the subscriptions export and the customers export, saved as customers.csv:
+    # still the Dashboard format, with country and metadata from the customers export.
+    data = load(tmp_path, "dashboard")
+    assert data.sql("SELECT customer_id, name, email_domain, country, tier FROM customers ORDER BY 1") == [
+        ("cus_d1", "Dash One Inc", "one.example", "US", "gold"), ("cus_d2", "Dash Two SA", "two.example", "FR", "silver"),
+        ("cus_d3", "Trial user", "three.example", "DE", None), ("cus_d4", "Dash Four", "four.example", None, None),
+        ("cus_d5", "Dash Five", "five.example", None, None)]
+    assert data.moves("cus_d2") == [("2025-02-01", "new", 99.0), ("2025-04-01", "churn", -99.0)]
+
+
 def test_dashboard_errors_name_the_file_after_a_metadata_column(tmp_path):
     folder = tmp_path / "dashboard"
     folder.mkdir()
@@ -651,7 +662,7 @@ def test_dashboard_errors_name_the_file_after_a_metadata_column(tmp_path):
         import_paths(tmp_path / "x.duckdb", [folder])
     # Line 2 has a "(metadata)" column value read before line 3's error.
     assert [(p.file, p.where, p.column) for p in caught.value.problems] == [("subscriptions.csv", "line 3", "Interval")]
-    data = load(tmp_path, "dashboard")
+    data = load(tmp_path, FIX / "dashboard" / "subscriptions.csv")
     assert {f for (f,) in data.sql("SELECT DISTINCT _file FROM customers")} == {"subscriptions.csv"}
 
 
@@ -674,6 +685,15 @@ def test_canonical_folders_are_still_canonical(tmp_path):
     data = load(tmp_path, folder)
     assert data.moves("A") == [("2025-01-01", "new", 100.0)]
     assert data.notes == []
+
+
+def test_other_json_files_in_an_export_folder_are_passed_over(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "intervals", folder)
+    (folder / "export_config.json").write_text(json.dumps({"api_version": "2024-06-20", "lists": ["customers"]}))
+    data = load(tmp_path, folder)
+    assert data.moves("cus_monthly") == [("2025-01-05", "new", 49.0)]
+    assert "Passed over (no Stripe objects in them): export_config.json." in data.notes
 
 
 def test_formats_are_not_mixed(tmp_path):
