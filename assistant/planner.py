@@ -7,7 +7,7 @@ from datetime import date
 from semantic_layer.catalog import Catalog
 from semantic_layer.formatting import format_value
 
-from .reading import Context, Frame, Reading, read
+from .reading import Context, Frame, Reading, read, scope
 from .timewords import TimeSpan, describe, unit_label, unit_of
 
 HELP = (
@@ -16,19 +16,6 @@ HELP = (
     "\"Which customers churned in March?\", \"How did we do last month?\", \"What is net revenue retention?\". "
     "Ask for the list of metrics to see everything I can compute."
 )
-
-
-def scope(filters: list[dict] | None) -> str:
-    """The filters an answer is limited to, in words (" for segment Enterprise and country DE")."""
-    if not filters:
-        return ""
-    parts = []
-    for f in filters:
-        values = ", ".join(f["values"])
-        f = {**f, "dimension": "customer" if f["dimension"] == "name" else f["dimension"]}
-        parts.append({"eq": f"{f['dimension']} {values}", "in": f"{f['dimension']} in {values}",
-                      "ne": f"{f['dimension']} other than {values}", "not_in": f"{f['dimension']} not in {values}"}[f["op"]])
-    return " for " + " and ".join(parts)
 
 
 # The components of a bridge step, as the tool names them and as the answer says them; together
@@ -189,14 +176,14 @@ class Planner:
                 if len(rows) > 25:
                     lines.append(f"- ... {len(rows) - 25} more rows in the table")
         elif args.get("grain") and len(table) > 1:
+            if a.get("value") is not None:  # the headline first, then the series
+                total_word = "in total" if self.catalog.is_flow(main) else f"on {table[-1]['period_end']}"
+                lines.append(f"{metric.label} from {args['start']} to {args['end']}{scope(args.get('filters'))}: "
+                             f"**{self._fmt(a['value'], main, unit)}** {total_word}.")
             lines.append(f"{metric.label} by {args['grain']}, {args['start']} to {args['end']}{scope(args.get('filters'))}:")
             for r in table:
                 lines.append(f"- {r['period_start']} to {r['period_end']}: " + ", ".join(
                     f"{self._fmt(r[m], m, unit)}" + (f" ({self.catalog.get(m).label})" if len(metrics) > 1 else "") for m in metrics))
-            if a.get("value") is not None:
-                total_word = "Total" if self.catalog.is_flow(main) else f"On {table[-1]['period_end']}"
-                lines.append("")
-                lines.append(f"{total_word}: **{self._fmt(a['value'], main, unit)}**.")
         else:
             row = table[0]
             for m in metrics:

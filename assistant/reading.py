@@ -39,13 +39,15 @@ MOVEMENT_OF = {
 
 # Things a subscription ledger cannot tell, and the nearest metrics it can.
 UNANSWERABLE = [
-    (r"\b(cac|customer acquisition costs?|acquisition costs?|cost (per|of) (acquisition|acquiring)|payback)\b",
-     "customer acquisition cost (it needs sales and marketing spend)", ["new_customers", "new_mrr", "ltv"]),
+    (r"\b(cac|customer acquisition costs?|acquisition costs?|cost (per|of) (acquisition|acquiring)|payback|magic number|"
+     r"sales efficiency|burn multiple)\b",
+     "customer acquisition cost or sales efficiency (they need sales and marketing spend)", ["new_customers", "new_mrr", "ltv"]),
     (r"\b(marketing|advertising|ad spend|ads|spend|spent|spending|budget|campaigns?)\b",
      "marketing or other spend", ["new_mrr", "new_customers"]),
-    (r"\b(pipeline|leads?|opportunit(y|ies)|deals?|win rate|quota|bookings|sales cycle|prospects?|funnel)\b",
+    (r"\b(pipeline|leads?|opportunit(y|ies)|deals?|win rate|quota|bookings|sales cycle|prospects?|funnel|demos?|sdrs?|"
+     r"bdrs?|meetings?|sales calls?|outreach)\b",
      "the sales pipeline", ["new_mrr", "new_customers"]),
-    (r"\b(profit|profits|profitability|ebitda|margin|expenses?|costs?|burn|runway|cash|payroll|salar(y|ies)|headcount|employees)\b",
+    (r"\b(profit|profits|profitability|ebitda|margin|expenses?|costs?|burn|runway|cash|payroll|salar(y|ies)|headcount|employees?|staff|fte)\b",
      "costs, profit or cash", ["mrr", "arr", "ltv"]),
     (r"\b(nps|csat|satisfaction|support tickets?|tickets)\b", "customer satisfaction", ["customer_churn_rate", "nrr"]),
     (r"\b(website|web traffic|traffic|visitors|page ?views|sessions|dau|mau|daily active|monthly active|active users|usage|logins?)\b",
@@ -55,6 +57,8 @@ UNANSWERABLE = [
     (r"\b(trial conversion|conversion rate|conversions?|convert)\b",
      "conversion rates", ["new_customers", "new_mrr"]),
 ]
+PART_OF_METRIC = re.compile(r"\b(ltv|lifetime value)\s*(to|:|/|vs|versus|over)?\s*cac\b|\bcac\b|\bpayback\b|"
+                            r"\bper (employee|head|rep|salesperson|fte|seat sold)\b|\bmagic number\b")
 # Why customers left is not in subscription data, whatever metric words come with it.
 REASONS = re.compile(r"\b(reasons?|causes?|why)\b.*\b(churn\w*|leav\w*|left|cancel\w*|quit)\b|\bchurn (reasons?|drivers?|causes?)\b")
 DEFINITION = re.compile(
@@ -179,10 +183,10 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
     if REASONS.search(text):
         return Reading("unanswerable", metrics=["churned_customers", "churned_mrr", "customer_churn_rate"],
                        message="why customers left (it records what they paid, not their reasons)")
-    if not specific:
-        for pattern, what, nearest in UNANSWERABLE:
-            if re.search(pattern, text):
-                return Reading("unanswerable", metrics=nearest, message=what)
+    for pattern, what, nearest in UNANSWERABLE:
+        # A metric named with it ("LTV to CAC", "ARR per employee") still needs what the data lacks.
+        if re.search(pattern, text) and (not specific or PART_OF_METRIC.search(text)):
+            return Reading("unanswerable", metrics=nearest, message=what)
 
     if STRONG_DEFINITION.search(text) and (metrics or ambiguous):
         return Reading("definition", metrics=metrics or AMBIGUOUS[ambiguous][:2])
@@ -213,15 +217,17 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
     # In a conversation, a question without a period keeps the last one.
     kept = [] if spans or frame is None or _asks_for_now(text, metrics) else [s for s in [_frame_span(frame, ctx)] if s]
     if follow_up and ambiguous and not metrics:
-        return _clarify(ambiguous, ctx, spans or kept)
+        return _clarify(ambiguous, ctx, spans or kept, filters)
     if follow_up:
         reading = _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, grain, compare)
         if reading:
             return reading
     if ambiguous and not metrics:
-        return _clarify(ambiguous, ctx, spans or kept)
+        return _clarify(ambiguous, ctx, spans or kept, filters)
     if not metrics:
-        if spans:
+        # A period with nothing else ("and last month?") is a summary; with words that name
+        # nothing here ("the magic number for 2025") it is no question about this data.
+        if spans and not _unknown_words(words, ctx.vocabulary):
             return Reading("bridge", span=_as_range(spans[0], ctx), filters=filters)
         return Reading("help", message="I couldn't tell which metric you mean.")
 
@@ -284,6 +290,8 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
     money = bool(MONEY.search(text)) and not re.search(r"\b(how many|fewest|most) (new |lost |churned )?(customers|accounts|logos)\b|\bhow many\b", text)
     if money:
         metrics = list(dict.fromkeys(MONEY_OF_COUNT.get(m, m) for m in metrics))
+    if ITEM_REMOVAL.search(text) and set(metrics) <= {"mrr", "churned_mrr", "cross_sell_mrr", "item_removed_mrr"}:
+        return ["item_removed_mrr"], None, True  # "MRR lost from items being removed": not customers churning
     generic_only = bool(metrics) and set(metrics) <= {"mrr"} and all(m.phrase in GENERIC_MRR for m in strong_matches if m.key == "mrr")
     if not metrics or generic_only:
         for pattern, count, cash in VERBS:
@@ -299,7 +307,7 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
             return ["mrr_growth_rate"], None, True
         if "?churn" in weak and re.search(r"\b(customers?|accounts?|logos?)\b", text):
             return (["customer_churn_rate"] if re.search(r"\brate\b|%|percent", text) else ["churned_customers"]), None, True
-        if "?churn" in weak and re.search(r"\b(mrr|revenue|arr|dollars?)\b", text):
+        if "?churn" in weak and re.search(r"\b(mrr|revenue|arr|dollars?|usd|money|amount)\b|\$", text):
             return ["churned_mrr"], None, True
         for key in ("?churn", "?retention"):
             if key in weak:
@@ -307,6 +315,12 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
         return [k for k in weak if not k.startswith("?")][:1], None, False
     if LOSS_WORDS.search(text):
         metrics = list(dict.fromkeys(LOST_COUNTERPART.get(m, m) for m in metrics))
+    if RATE_WORDS.search(text) and "churned_mrr" in metrics:
+        # "revenue churn %": the share of MRR lost, gross unless net is said
+        rate = "net_mrr_churn_rate" if re.search(r"\bnet\b", text) else "gross_mrr_churn_rate"
+        metrics = [rate if m == "churned_mrr" else m for m in metrics]
+    if metrics == ["mrr"] and STARTED_WITH.search(text):
+        return ["opening_mrr"], None, True
     if "mrr" in metrics and re.search(r"\b(grow|grew|grown|growth|growing)\b", text) and "net_new_mrr" not in metrics:
         metrics = ["mrr_growth_rate" if m == "mrr" else m for m in metrics]
     # "expansion ... from upgrades": the component is what is asked.
@@ -325,6 +339,11 @@ RATE_WORDS = re.compile(r"\b(rate|rates|percent|percentage|share|ratio|proportio
 LOSS_WORDS = re.compile(r"\b(lost|lose|losing|removed|remove|removing|removal|removals|dropped|drop|dropping|"
                         r"cancel+ed|cancel+ing|cut|cuts|reduced|reduce|reduction|fewer)\b")
 LOST_COUNTERPART = {"cross_sell_mrr": "item_removed_mrr", "seat_expansion_mrr": "seat_contraction_mrr"}
+ITEM_REMOVAL = re.compile(r"\b(items?|addons?|products?|modules?|line items?)\b( \w+){0,2} (removed|dropped|cancel+ed|taken off)\b|"
+                          r"\b(removed|dropped|cancel+ed|removal of|removing) (\w+ ){0,2}(items?|addons?|products?|modules?)\b")
+# "What MRR did we start 2026 with?": where the period began.
+STARTED_WITH = re.compile(r"\b(start|started|starting|begin|began|beginning|enter|entered|entering|open|opened)\b.*\bwith\b|"
+                          r"\bwith (how much|what) (mrr|revenue)\b.*\b(start|began|begin|enter)")
 
 
 def _depends_on(catalog: Catalog, name: str) -> set[str]:
@@ -344,7 +363,7 @@ def _count_metric(text: str) -> str | None:
         return "churned_customers"
     if re.search(r"\b(came back|come back|return\w*|reactivat\w*|won back|win back|resurrect\w*)\b", text):
         return "reactivated_customers"
-    if re.search(r"\b(new|sign\w*|win|won|acquir\w*|add(ed)?|gain\w*|land\w*|join\w*|got|get|onboard\w*)\b", text):
+    if re.search(r"\b(new|first time|sign\w*|win|won|acquir\w*|add(ed)?|gain\w*|land\w*|join\w*|got|get|onboard\w*)\b", text):
         return "new_customers"
     return "customers"
 
@@ -463,7 +482,7 @@ def _group_by(text: str, words: list[str], vocab: Vocabulary, metric_matches: li
         elif re.search(r"\bwhich( is| are| was| were)?( the| our)?( \w+)?$", before) or \
                 re.search(r"\bwhat$", before) or \
                 (re.search(r"\bwhat( is| are| was| were)?( the| our)?( \w+)?$", before) and re.search(rf"\b({MORE[1:-1]}|{LESS[1:-1]})\b", text)) or \
-                re.search(r"\b(top|bottom)( \w+)?$", before) or re.search(rf"\b({MORE[1:-1]}|{LESS[1:-1]})$", before):
+                re.search(r"\b(top|bottom)( \w+)?$", before) or re.search(rf"\b({MORE[1:-1]}|{LESS[1:-1]})( \w+ing)?$", before):
             dims.append(m.key)
             descending = not re.search(rf"\b{LESS}\b", text) or (re.search(r"\bworst\b", text) and _bad_metric(metric_matches))
             limit = _top_n(text)
@@ -651,14 +670,27 @@ def _calculator(text: str) -> Reading | None:
     return None
 
 
-def _clarify(ambiguous: str, ctx: Context, spans: list[TimeSpan]) -> Reading:
+def _clarify(ambiguous: str, ctx: Context, spans: list[TimeSpan], filters: list[dict]) -> Reading:
     options = AMBIGUOUS[ambiguous]
     span = spans[0] if spans else None
-    when = f" {_span_phrase(span)}" if span else ""
+    when = (f" {_span_phrase(span)}" if span else "") + scope(filters)  # each option is a question of its own
     labels = [ctx.catalog.get(m).label for m in options]
     word = ambiguous.strip("?")
     question = f"Which {word} do you mean{when}?"
     return Reading("clarify", clarification=(question, [f"{label}{when}" for label in labels]))
+
+
+def scope(filters: list[dict] | None) -> str:
+    """The filters an answer is limited to, in words (" for segment Enterprise and country DE")."""
+    if not filters:
+        return ""
+    parts = []
+    for f in filters:
+        values = ", ".join(f["values"])
+        f = {**f, "dimension": "customer" if f["dimension"] == "name" else f["dimension"]}
+        parts.append({"eq": f"{f['dimension']} {values}", "in": f"{f['dimension']} in {values}",
+                      "ne": f"{f['dimension']} other than {values}", "not_in": f"{f['dimension']} not in {values}"}[f["op"]])
+    return " for " + " and ".join(parts)
 
 
 def _span_phrase(span: TimeSpan) -> str:

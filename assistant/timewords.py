@@ -174,6 +174,13 @@ def _patterns():
             return fn
         return register
 
+    @add(rf"\b({YEAR_RE})\s*(?:-|–|—|to|through|thru|until)\s*({YEAR_RE})\b")
+    def _years(m, a, f):
+        first, last = year_span(int(m.group(1)), a), year_span(int(m.group(2)), a)
+        if last.end < first.start:
+            return None
+        return TimeSpan(first.start, last.end, _label_range(first.start, last.end))
+
     @add(r"\b(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4}|\d{1,2}\.\d{1,2}\.\d{4})\b")
     def _iso(m, a, f):
         d = _explicit_date(m.group(1))
@@ -239,6 +246,17 @@ def _patterns():
             return None
         return unit_span(m.group(1).lower(), 0, a)
 
+    # "May last year", "Q1 this year": that unit of the year named relative to the as-of date.
+    @add(rf"\b({MONTH_RE}|q[1-4]|h[12])\s+(?:of\s+)?(last|previous|prior|this|current)\s+year\b")
+    def _unit_of_relative_year(m, a, f):
+        word = m.group(1).lower().rstrip(".")
+        year = a.year - (1 if m.group(2).lower() in ("last", "previous", "prior") else 0)
+        if word[0] == "q" and word[1:].isdigit():
+            return quarter_span(year, int(word[1]), a)
+        if word[0] == "h" and word[1:].isdigit():
+            return half_span(year, int(word[1]), a)
+        return month_span(year, MONTHS[word], a)
+
     @add(r"\b(?:last|previous|prior|past)\s+(fiscal\s+year|year|quarter|month|week|half)\b")
     def _last_unit(m, a, f):
         unit = m.group(1).lower()
@@ -256,10 +274,11 @@ def _patterns():
         year = _year(m.group(2))
         return quarter_span(year or recent_quarter(quarter, a), quarter, a)
 
-    @add(rf"\b(h[12])(?:\s*(?:of\s+)?('?\d{{2}}|{YEAR_RE}))?\b|\b(first|second|1st|2nd)\s+half(?:\s+(?:of\s+)?({YEAR_RE}))?")
+    @add(rf"\b(?:h(?P<h>[12])|(?P<n>[12])h)(?:\s*(?:of\s+)?(?P<y>'?\d{{2}}|{YEAR_RE}))?\b|"
+         rf"\b(?P<word>first|second|1st|2nd)\s+half(?:\s+(?:of\s+)?(?P<wy>{YEAR_RE}))?")
     def _half(m, a, f):
-        half = int(m.group(1)[1]) if m.group(1) else ORDINALS[m.group(3).lower()]
-        year = _year(m.group(2) or m.group(4))
+        half = int(m.group("h") or m.group("n")) if m.group("h") or m.group("n") else ORDINALS[m.group("word").lower()]
+        year = _year(m.group("y") or m.group("wy"))
         if year is None:
             year = a.year if (half == 1 or a.month >= 7) else a.year - 1
         return half_span(year, half, a)
@@ -292,8 +311,10 @@ def _patterns():
 
     @add(r"\b(today|now|right now|currently|as of today|at present|yesterday)\b")
     def _today(m, a, f):
-        d = a - timedelta(days=1) if m.group(1).lower() == "yesterday" else a
-        return TimeSpan(d, d, d.isoformat(), point=True)
+        word = m.group(1).lower()
+        d = a - timedelta(days=1) if word == "yesterday" else a
+        # "yesterday" and "today" name a day (its movements, for a flow); "now" names the current state.
+        return TimeSpan(d, d, d.isoformat(), point=True, unit="day" if word in ("yesterday", "today") else None)
 
     return P
 
@@ -335,8 +356,16 @@ def time_words(text: str) -> str:
 
 
 def _may_is_month(m: re.Match) -> bool:
+    """"May" is the month unless it reads as the verb: after a subject ("it may") or before
+    what follows the verb ("may I", "may be")."""
     before = m.string[: m.start()].lower().rstrip()
-    return bool(re.search(r"(in|of|for|during|since|from|between|and|to|through|until|end|last|this)$", before))
+    after = m.string[m.end():].lower().lstrip()
+    if re.search(r"(in|of|for|during|since|from|between|and|to|through|until|end|last|this|vs|versus|than|with)$", before):
+        return True
+    if re.search(r"\b(i|we|you|he|she|it|they|this|that|which|who|what|there|how|numbers?|values?|results?|data|one)$", before):
+        return False
+    return not re.match(r"(i|we|you|he|she|it|they|be|have|not|also|well|need|want|see|ask|get|show|help|happen|change|"
+                        r"affect|include|contain|differ|vary|look|seem|come|go|become|i|mean)\b", after)
 
 
 def _preceded_by_time_word(m: re.Match) -> bool:

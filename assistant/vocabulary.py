@@ -46,6 +46,15 @@ COUNTRY_ALIASES = {
     "BR": ["brazil", "brazilian"], "MX": ["mexico", "mexican"], "SE": ["sweden", "swedish"],
     "CH": ["switzerland", "swiss"], "IL": ["israel", "israeli"], "SG": ["singapore", "singaporean"],
 }
+# Shorthand for common segment names, used where the data has such a value.
+VALUE_ALIASES = {
+    "enterprise": ["ent", "enterprises", "large enterprise", "large enterprises"],
+    "mid market": ["mm", "midmarket", "mid mkt", "mid size", "midsize", "mid sized", "midsized", "mid tier"],
+    "smb": ["smbs", "small business", "small businesses", "sme", "smes", "small and medium businesses"],
+}
+# Plans named with their billing term ("Growth annual") also form a family by that term ("annual plans").
+BILLING_TERMS = {"monthly": ["monthly"], "annual": ["annual", "yearly"], "yearly": ["yearly", "annual"],
+                 "quarterly": ["quarterly"]}
 CURRENCY_ALIASES = {"USD": ["us dollars", "us dollar"], "EUR": ["euro", "euros"],
                     "GBP": ["pound", "pounds", "sterling", "british pounds"]}
 # Common words that, as a dimension value, need their dimension named next to them ("paid channel").
@@ -64,7 +73,10 @@ CONTRACTIONS = {"what's": "what is", "how's": "how is", "it's": "it is", "that's
 
 # Question words typed in a hurry; read as meant so that "wat is NRR" asks for a definition.
 QUESTION_SLIPS = {"whats": "what is", "wats": "what is", "wat": "what", "wht": "what", "waht": "what", "whta": "what",
-                  "hw": "how", "hwo": "how", "hows": "how is", "whos": "who is", "wich": "which", "whcih": "which"}
+                  "hw": "how", "hwo": "how", "hows": "how is", "whos": "who is", "wich": "which", "whcih": "which",
+                  # and business shorthand
+                  "biz": "business", "rev": "revenue", "cust": "customer", "custs": "customers", "acct": "account",
+                  "accts": "accounts", "avg": "average", "num": "number", "pct": "percent", "amt": "amount"}
 
 
 def normalize(text: str) -> str:
@@ -155,7 +167,7 @@ class Vocabulary:
     joined_phrases: dict[str, list[tuple[str, bool]]]
     dimension_phrases: dict[str, list[tuple[str, bool]]]
     value_phrases: dict[str, list[tuple[str, bool]]]  # "dim=value" -> phrases (weak = needs its dimension named)
-    plan_families: dict[str, list[str]] = field(default_factory=dict)  # first word -> plans
+    plan_families: dict[str, list[str]] = field(default_factory=dict)  # first word or billing term -> plans
     metric_words: set[str] = field(default_factory=set)
     known_words: set[str] = field(default_factory=set)  # every word of a dimension name or value
 
@@ -198,9 +210,12 @@ class Vocabulary:
                     entries += [(normalize(a), False) for a in _country_names(value)]
                 if dim == "currency":
                     entries += [(normalize(a), False) for a in CURRENCY_ALIASES.get(value.upper(), [])]
+                entries += [(a, False) for a in VALUE_ALIASES.get(phrase, [])]
                 value_phrases[key] = list(dict.fromkeys(entries))
                 if dim == "plan" and len(phrase.split()) > 1:
                     plan_families.setdefault(phrase.split()[0], []).append(value)
+                    for term in BILLING_TERMS.get(phrase.split()[-1], []):
+                        plan_families.setdefault(term, []).append(value)
         known = {w for entries in list(dimension_phrases.values()) + list(value_phrases.values()) for p, _ in entries
                  for w in p.split()}
         return cls(metric_phrases, joined, dimension_phrases, value_phrases, plan_families, metric_words, known)

@@ -143,7 +143,9 @@ def test_clarifying_question(analyst):
 
 
 @pytest.mark.parametrize("question", ["What was our CAC last quarter?", "How much did we spend on ads in 2025?",
-                                      "what's our sales pipeline worth", "How many website visitors did we get?"])
+                                      "what's our sales pipeline worth", "How many website visitors did we get?",
+                                      "What's the magic number for 2025?", "how many demos did the SDR team book last month?",
+                                      "LTV to CAC ratio", "ARR per employee"])
 def test_questions_the_data_cannot_answer(analyst, question):
     answer = analyst.ask(question)
     assert answer.value is None and answer.tool_calls == []
@@ -274,7 +276,8 @@ def test_no_forecasts_and_no_data_before_the_data(analyst):
 
 def direct(acme, metric, start, end, **where):
     """The semantic layer's own value, to hold the planner's reading against."""
-    filters = [Filter(dimension=d, op="eq", values=[v]) for d, v in where.items()]
+    filters = [Filter(dimension=d, op="in", values=v) if isinstance(v, list) else Filter(dimension=d, op="eq", values=[v])
+               for d, v in where.items()]
     query = MetricQuery(metrics=[metric], start=date.fromisoformat(start), end=date.fromisoformat(end), filters=filters)
     return acme.run(query).rows[0][metric]
 
@@ -298,6 +301,21 @@ def direct(acme, metric, start, end, **where):
     ("NRR for software companies in 2025", "nrr", "2025-01-01", "2025-12-31", {"industry": "Software"}),
     ("NRR for Software in 2025", "nrr", "2025-01-01", "2025-12-31", {"industry": "Software"}),
     ("How many paid customers do we have?", "customers", "2026-06-30", "2026-06-30", {}),
+    # a second held-out round: shorthand, halves written 1H26, year ranges, bare May, yesterday
+    ("What MRR did we start 2026 with?", "opening_mrr", "2026-01-01", "2026-06-30", {}),
+    ("beginning-of-period MRR for May 2026", "opening_mrr", "2026-05-01", "2026-05-31", {}),
+    ("new biz MRR FY25", "new_mrr", "2025-01-01", "2025-12-31", {}),
+    ("upsell revenue 1H26", "expansion_mrr", "2026-01-01", "2026-06-30", {}),
+    ("churn $ in H1 2025", "churned_mrr", "2025-01-01", "2025-06-30", {}),
+    ("churned MRR yesterday", "churned_mrr", "2026-06-29", "2026-06-29", {}),
+    ("MRR lost from items being removed in Q1", "item_removed_mrr", "2026-01-01", "2026-03-31", {}),
+    ("seat expansion 2024-2025", "seat_expansion_mrr", "2024-01-01", "2025-12-31", {}),
+    ("first-time paying customers in March 2026 - how many?", "new_customers", "2026-03-01", "2026-03-31", {}),
+    ("revenue churn % (gross) last month", "gross_mrr_churn_rate", "2026-05-01", "2026-05-31", {}),
+    ("ent expansion last qtr", "expansion_mrr", "2026-01-01", "2026-03-31", {"segment": "Enterprise"}),
+    ("expansion MRR May vs April", "expansion_mrr", "2026-05-01", "2026-05-31", {}),
+    ("churned MRR from annual plans in 2025", "churned_mrr", "2025-01-01", "2025-12-31",
+     {"plan": ["Growth annual", "Scale annual", "Starter annual", "Team annual"]}),
 ])
 def test_kinds_of_wording(analyst, acme, question, metric, start, end, where):
     answer = analyst.ask(question)
@@ -357,3 +375,17 @@ def test_the_bridge_breakdown_adds_up(analyst):
     expansion_line = next(line for line in text.splitlines() if line.strip().startswith("(upgrades"))
     amounts = [float(x.replace(",", "")) for x in re.findall(r"([\d,]+\.\d\d) USD", expansion_line)]
     assert sum(amounts) == pytest.approx(parts["Expansion"], abs=0.03)
+
+
+def test_a_ranking_word_may_carry_an_ing_word(analyst, acme):
+    answer = analyst.ask("what was the best-performing channel for expansion last quarter")
+    rows = acme.run(MetricQuery(metrics=["expansion_mrr"], start=date(2026, 1, 1), end=date(2026, 3, 31), group_by=["channel"])).rows
+    assert answer.value == pytest.approx(max(r["expansion_mrr"] for r in rows))
+
+
+def test_a_clarifying_question_keeps_the_filters(analyst):
+    thread = analyst.new_thread()
+    asked = analyst.ask("ent churn last qtr", thread)
+    assert asked.clarification["options"][0] == "Churned MRR in Q1 2026 for segment Enterprise"
+    picked = analyst.ask("1", thread)
+    assert picked.tool_calls[0].args["filters"] == [{"dimension": "segment", "op": "eq", "values": ["Enterprise"]}]

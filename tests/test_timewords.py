@@ -64,6 +64,14 @@ MID_MONTH = date(2026, 5, 14)
     ("since March 15th", AS_OF, "2026-03-15", "2026-06-30"),
     ("on the 1st of July", AS_OF, "2025-07-01", "2025-07-01"),
     ("February 2026 until now", AS_OF, "2026-02-01", "2026-06-30"),
+    ("upsell revenue 1H26", AS_OF, "2026-01-01", "2026-06-30"),
+    ("cross-sell in 1H 2025", AS_OF, "2025-01-01", "2025-06-30"),
+    ("2H25", AS_OF, "2025-07-01", "2025-12-31"),
+    ("seat expansion 2024-2025", AS_OF, "2024-01-01", "2025-12-31"),
+    ("May last year", AS_OF, "2025-05-01", "2025-05-31"),
+    ("Q1 of last year", AS_OF, "2025-01-01", "2025-03-31"),
+    ("May new MRR", AS_OF, "2026-05-01", "2026-05-31"),
+    ("churned MRR yesterday", AS_OF, "2026-06-29", "2026-06-29"),
 ])
 def test_time_words(text, as_of, start, end):
     spans = find_periods(text, as_of)
@@ -71,12 +79,20 @@ def test_time_words(text, as_of, start, end):
     assert (spans[0].start.isoformat(), spans[0].end.isoformat()) == (start, end)
 
 
+def test_may_against_another_period():
+    spans = find_periods("expansion MRR May vs April", AS_OF)
+    assert [(s.start.isoformat(), s.end.isoformat()) for s in spans] == [("2026-05-01", "2026-05-31"), ("2026-04-01", "2026-04-30")]
+    spans = find_periods("SMB new MRR May vs May last year", AS_OF)
+    assert [s.start.isoformat() for s in spans] == ["2026-05-01", "2025-05-01"]
+
+
 def test_two_periods_in_order():
     spans = find_periods("expansion in Q3 2025 compared with Q4 2025", AS_OF)
     assert [(s.start.isoformat(), s.end.isoformat()) for s in spans] == [("2025-07-01", "2025-09-30"), ("2025-10-01", "2025-12-31")]
 
 
-@pytest.mark.parametrize("text", ["marketing spend", "what may happen", "the mar file", "dec values"])
+@pytest.mark.parametrize("text", ["marketing spend", "what may happen", "the mar file", "dec values", "it may be churn",
+                                  "may I ask about churn"])
 def test_words_that_are_not_times(text):
     assert find_periods(text, AS_OF) == []
 
