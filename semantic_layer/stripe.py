@@ -220,6 +220,8 @@ class LineInfo:
     state: State | None = None
     entries: list[dict] = field(default_factory=list)  # its discount_amounts, whole-invoice amounts off moved
     factor: Decimal = Decimal(1)  # what is left of its amounts without inclusive tax
+    charged: int = 0  # amount after discounts, inclusive tax included
+    inclusive: tuple[int, list] | None = None  # (inclusive tax amount, its rates) on a tax-inclusive line
     unknown_rate: tuple[str, str] | None = None  # (field, message) if its full-period rate stays unknown
     discount: Discount = NO_DISCOUNT
     seq: int = 0
@@ -237,7 +239,7 @@ class Billing:
     price_field: str
     product: object
     unit: Decimal | None  # the line's own unit amount, minor units (partial on a proration)
-    taxes: list[tuple[int, bool]]  # (amount, inclusive)
+    taxes: list[tuple[int, bool, str | None]]  # (amount, inclusive, tax rate id)
 
 
 def _billing(line: dict, inv_sub: str | None) -> Billing:
@@ -256,7 +258,8 @@ def _billing(line: dict, inv_sub: str | None) -> Billing:
             credited=bool((details.get("proration_details") or {}).get("credited_items")),
             price_ref=price_details.get("price"), price_field="pricing.price_details.price",
             product=price_details.get("product"), unit=_dec(pricing.get("unit_amount_decimal")),
-            taxes=[(t.get("amount") or 0, t.get("tax_behavior") == "inclusive") for t in line.get("taxes") or []],
+            taxes=[(t.get("amount") or 0, t.get("tax_behavior") == "inclusive",
+                    id_of((t.get("tax_rate_details") or {}).get("tax_rate"))) for t in line.get("taxes") or []],
         )
     price_ref = line.get("price") or line.get("plan")  # up to 2025-02-24.acacia
     return Billing(
@@ -265,7 +268,8 @@ def _billing(line: dict, inv_sub: str | None) -> Billing:
         credited=bool((line.get("proration_details") or {}).get("credited_items")),
         price_ref=price_ref, price_field="price" if line.get("price") else "plan",
         product=(price_ref or {}).get("product") if isinstance(price_ref, dict) else None, unit=None,
-        taxes=[(t.get("amount") or 0, bool(t.get("inclusive"))) for t in line.get("tax_amounts") or []],
+        taxes=[(t.get("amount") or 0, bool(t.get("inclusive")), id_of(t.get("tax_rate")))
+               for t in line.get("tax_amounts") or []],
     )
 
 
@@ -312,6 +316,7 @@ class StripeConverter:
         self.bearers: dict[tuple[str, str], str | None] = {}  # (subscription, discount) -> item
         self.prices_from_lines: set[str] = set()
         self.known_rates: dict[tuple[str, str], State] = {}  # (price, currency) -> a regular line's state
+        self.tax_rates: dict[str, Decimal] = {}  # tax rate -> percentage
         self.exported_at: int | None = None
         self.lines_of: dict[str, list[dict]] = {}  # invoice -> its lines
 
@@ -353,6 +358,8 @@ class StripeConverter:
                 self._add_price(found.obj)
         for found in self.o.of("discount").values():
             self._add_discount(found.obj)
+        for found in self.o.of("tax_rate").values():
+            self._add_tax_rate(found.obj)
         for found in self.o.of("customer").values():
             self._add_discount(found.obj.get("discount"))
         for found in self.o.of("subscription").values():
@@ -371,6 +378,10 @@ class StripeConverter:
             for d in inv.get("discounts") or []:
                 self._add_discount(d)
             for line in self.lines_of.get(inv["id"], []):
+                for rate in [*(line.get("tax_rates") or []),
+                             *(t.get("tax_rate") for t in line.get("tax_amounts") or []),
+                             *((t.get("tax_rate_details") or {}).get("tax_rate") for t in line.get("taxes") or [])]:
+                    self._add_tax_rate(rate)
                 for key in ("price", "plan"):
                     self._add_price(line.get(key))
                 self._add_price(((line.get("pricing") or {}).get("price_details") or {}).get("price"))
@@ -434,6 +445,10 @@ class StripeConverter:
             if isinstance(product, dict) and product.get("id"):
                 self.products.setdefault(product["id"], product)
 
+    def _add_tax_rate(self, obj) -> None:
+        if isinstance(obj, dict) and obj.get("id") and _dec(obj.get("percentage")) is not None:
+            self.tax_rates[obj["id"]] = _dec(obj["percentage"])
+
     def _add_discount(self, obj) -> None:
         if isinstance(obj, dict) and obj.get("id"):
             self.discounts[obj["id"]] = obj
@@ -468,10 +483,46 @@ class StripeConverter:
         """Every subscription line, by subscription, numbered in the order read (invoices in time
         order, then pending invoice items), which orders observations of the same moment."""
         by_sub: dict[str, list[LineInfo]] = {}
-        for seq, info in enumerate([*self._invoiced(), *self._pending_prorations()], start=1):
+        infos = [*self._invoiced(), *self._pending_prorations()]
+        self._remove_inclusive_tax(infos)
+        for seq, info in enumerate(infos, start=1):
             info.seq = seq
             by_sub.setdefault(info.subscription, []).append(info)
+            if info.state is not None and not info.proration:
+                info.discount = self._discount(info.entries, info.currency, info.factor, info.end)
         return by_sub
+
+    def _remove_inclusive_tax(self, infos: list[LineInfo]) -> None:
+        """A tax-inclusive price's amounts hold tax, which is not MRR (rulebook §2). The share to take
+        off is exact from the tax rates' percentages when the export has them. Else it is read from
+        the item's own charges of that price: the largest one, where cent-rounded tax weighs least,
+        the same for all its lines (so that rounding makes no price movements) and for a line that
+        charged nothing (a 100% coupon: no tax to read)."""
+        read: dict[tuple, tuple[int, Decimal]] = {}
+        for info in infos:
+            if info.state is not None and info.inclusive and info.charged > 0:
+                key = (info.item, info.state.price_id, info.currency)
+                if info.charged > read.get(key, (0,))[0]:
+                    read[key] = (info.charged, Decimal(info.charged - info.inclusive[0]) / info.charged)
+        for info in infos:
+            if info.state is None or not info.inclusive:
+                continue
+            factor = self._rates_factor(info.inclusive[1]) or read.get((info.item, info.state.price_id, info.currency), (0, None))[1]
+            if factor is None:
+                self._count("tax-inclusive line(s) kept with their tax: nothing was charged and the export has no "
+                            "tax rate to tell the tax (export /v1/tax_rates)")
+                continue
+            info.factor = factor
+            if info.state.unit_amount is not None:
+                info.state = replace(info.state, unit_amount=info.state.unit_amount * factor)
+            self._count("line(s) with tax-inclusive prices reduced by their tax")
+
+    def _rates_factor(self, rates: list[str | None]) -> Decimal | None:
+        """What is left of a tax-inclusive amount without its taxes, when every rate is known."""
+        percents = [self.tax_rates.get(rate or "") for rate in rates]
+        if not percents or None in percents:
+            return None
+        return 1 / (1 + sum(percents) / 100)
 
     def _invoiced(self) -> list[LineInfo]:
         infos: list[LineInfo] = []
@@ -510,10 +561,7 @@ class StripeConverter:
             info = self._mapped(line, loc, found.file, inv.get("status") or "", inv_sub)
             if info is not None:
                 infos.append(info)
-        billed = [i for i in infos if i.state is not None and not i.proration]
-        self._whole_invoice_amounts_off(inv, lines, billed)
-        for info in billed:
-            info.discount = self._discount(info.entries, info.currency, info.factor, info.end)
+        self._whole_invoice_amounts_off(inv, lines, [i for i in infos if i.state is not None and not i.proration])
         return infos
 
     def _mapped(self, line: dict, loc: str, file: str, status: str, inv_sub: str | None) -> LineInfo | None:
@@ -621,15 +669,11 @@ class StripeConverter:
         unit_minor, quantity = self._unit_minor(price, currency, quantity, None if billed.proration else amount,
                                                 billed.unit)
         discounts = [d for d in line.get("discount_amounts") or [] if (_int(d.get("amount")) or 0) > 0]
-        gross = amount - sum(d["amount"] for d in discounts)
-        inclusive_tax = sum(a for a, inclusive in billed.taxes if inclusive)
-        factor = Decimal(1)
-        if inclusive_tax and gross > 0:
-            factor = Decimal(gross - inclusive_tax) / Decimal(gross)
-            self._count("line(s) with tax-inclusive prices reduced by their tax")
-        unit = None if unit_minor is None else unit_minor * minor_unit(currency) * factor
-        if unit is not None and factor != 1:  # the tax share comes from cent-rounded tax amounts: keep whole minor units
-            unit = unit.quantize(minor_unit(currency))
+        info.charged = amount - sum(d["amount"] for d in discounts)
+        inclusive = [(a, rate) for a, is_inclusive, rate in billed.taxes if is_inclusive]
+        if inclusive:
+            info.inclusive = (sum(a for a, _ in inclusive), [rate for _, rate in inclusive])
+        unit = None if unit_minor is None else unit_minor * minor_unit(currency)
         if unit is None:
             info.unknown_rate = self._rate_advice(price, currency, billed)
         info.state = State(
@@ -637,7 +681,7 @@ class StripeConverter:
             unit_amount=unit, quantity=quantity, currency=currency,
             interval=price.interval or "", interval_count=price.interval_count,
         )
-        info.entries, info.factor = discounts, factor
+        info.entries = discounts
         return info
 
     def _price_of_line(self, billed: "Billing", line: dict, start: int, end: int) -> "Price":
@@ -727,7 +771,6 @@ class StripeConverter:
             off = _ZERO
             if percent is None:  # amount_off, or a coupon the export does not show: the amount on this line
                 off = Decimal(entry["amount"]) * minor_unit(currency) * factor
-                off = off.quantize(minor_unit(currency)) if factor != 1 else off
             terms.append((percent, off, _until(discount, coupon, period_end)))
         return _combined(terms)
 

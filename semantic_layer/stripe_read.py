@@ -19,7 +19,7 @@ JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 LIST_OBJECTS = ("list", "search_result")
 # Object types the importer maps, and reference objects that only help it resolve ids.
 MAPPED_TYPES = ("invoice", "line_item", "invoiceitem", "subscription", "customer", "credit_note")
-REFERENCE_TYPES = ("price", "plan", "product", "coupon", "discount")
+REFERENCE_TYPES = ("price", "plan", "product", "coupon", "discount", "tax_rate")
 
 _BLANK = re.compile(r"\s*")
 _LINES_URL = re.compile(r"/v1/invoices/([^/?]+)/lines")

@@ -415,12 +415,29 @@ def test_tax_is_not_mrr(tmp_path):
     # = 100, in both line shapes (`taxes` with tax_behavior, `tax_amounts` with inclusive).
     for customer in ("cus_tax_excl", "cus_tax_incl", "cus_tax_legacy"):
         assert data.moves(customer) == [("2025-01-01", "new", 100.0)], customer
-    # $49 per seat including 19% tax: 49 / 1.19 = 41.176..., kept as 41.18 (the tax share comes
-    # from cent-rounded tax amounts, so net prices are kept in whole cents): 5 seats -> 205.90;
-    # 5 -> 8 seats on 15 Feb: seat_expansion 3 x 41.18 = 123.54, and no sub-cent "price" movement
-    # from the proration lines' rounding.
-    assert data.moves("cus_tax_seats") == [("2025-01-01", "new", 205.9), ("2025-02-15", "seat_expansion", 123.54)]
-    assert data.metric("mrr", "2025-03-31", "2025-03-31") == pytest.approx(300 + 8 * 41.18)
+    # $49 per seat including 19% VAT: 49 / 1.19 = 41.1764..., in full precision (rulebook §2):
+    # 5 seats -> 205.8824; 5 -> 8 seats on 15 Feb: seat_expansion 3 x 49 / 1.19 = 123.5294, and no
+    # "price" movement from the cent-rounded tax of the proration lines.
+    assert data.moves("cus_tax_seats") == [("2025-01-01", "new", 205.8824), ("2025-02-15", "seat_expansion", 123.5294)]
+    assert data.metric("mrr", "2025-03-31", "2025-03-31") == pytest.approx(400 + 8 * 49 / 1.19)
+    # $110 including 10% GST with the first month 100% off: the tax is taken off that month's price
+    # too (100, not 110), though nothing was charged.
+    assert data.rows("cus_tax_free") == [("2025-01-01", "2025-02-01", "Pro monthly (tax incl.)", 1.0, 100.0, 100.0, 0.0, False),
+                                         ("2025-02-01", None, "Pro monthly (tax incl.)", 1.0, 100.0, 0.0, 0.0, False)]
+
+
+def test_tax_included_in_prices_without_the_tax_rates_exported(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "taxes", folder)
+    (folder / "tax_rates.json").unlink()
+    data = load(tmp_path, folder)
+    # The share of tax comes from the item's largest charge of the price (8 seats: 39,200 with
+    # 6,259 tax), for every line of it, in full precision: 49 x 32,941 / 39,200 = 41.17625.
+    unit = 49 * 32941 / 39200
+    assert data.moves("cus_tax_seats") == [("2025-01-01", "new", round(5 * unit, 4)),
+                                           ("2025-02-15", "seat_expansion", round(3 * unit, 4))]
+    # The free month's price loses the tax the paid months show (1,000 of 11,000).
+    assert [r[4] for r in data.rows("cus_tax_free")] == [pytest.approx(100), pytest.approx(100)]
 
 
 def test_one_off_invoice_items_are_not_mrr(tmp_path):
