@@ -9,6 +9,7 @@ import os
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -76,11 +77,13 @@ def _open_current_file(path: Path) -> duckdb.DuckDBPyConnection:
             alias.unlink(missing_ok=True)
 
 
-def import_paths(db_path: Path | str, paths: list[Path], settings: Settings | None = None) -> ImportSummary:
+def import_paths(db_path: Path | str, paths: list[Path], settings: Settings | None = None,
+                 source_name: Callable[[str], str] = str) -> ImportSummary:
     """Import canonical tables, Stripe API exports or a Stripe Dashboard CSV (the format is
-    detected from the files, sources.py); the summary's notes say what the user should know."""
+    detected from the files, sources.py); the summary's notes say what the user should know.
+    source_name says how the import log names each file read (an upload is not its temp path)."""
     loaded = load_paths([Path(p) for p in paths])
-    result = import_tables(db_path, loaded.raws, settings, sources=loaded.sources)
+    result = import_tables(db_path, loaded.raws, settings, sources=[source_name(s) for s in loaded.sources])
     result.notes = loaded.notes
     return result
 

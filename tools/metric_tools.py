@@ -8,6 +8,7 @@ from semantic_layer.periods import Period as Span
 from semantic_layer.periods import month_end, month_start, add_months, previous_period, previous_year
 
 from .artifacts import Chart, Comparison, Computation, Period, jsonable, unit_of
+from .customer_tools import shown_columns
 
 MAX_ROWS_FOR_MODEL = 40
 BRIDGE_METRICS = [
@@ -136,7 +137,7 @@ def query_metrics(engine: Engine, args) -> tuple[str, dict]:
     if single and movement:
         customers, sql = engine.customers(CustomerQuery(movement=movement, start=args.start, end=args.end,
                                                         filters=query.filters, limit=5))
-        computation.customers = jsonable(customers)
+        computation.customers = jsonable(shown_columns(customers, movement))
         computation.sql.append(sql)
     text = _text_for_model(engine, result, f"query_metrics {args.start}..{args.end}:")
     compare = _comparison_span(args)

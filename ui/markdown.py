@@ -3,9 +3,6 @@
 import html
 from datetime import date
 
-from semantic_layer.catalog import load_catalog
-from tools.customer_tools import shown_columns
-
 MAX_ROWS = 25
 
 
@@ -58,13 +55,6 @@ def period_text(period: dict | None) -> str:
     return f"{start} to {end}, both inclusive ({days} days)"
 
 
-def contributors(c: dict) -> list[dict]:
-    """The customers behind a query's number; behind a stock (MRR on a day) without the
-    movement columns, which would only repeat that day."""
-    stock = bool(c.get("metric")) and not load_catalog().is_flow(c["metric"])
-    return shown_columns(c["customers"], "mrr" if stock else "")
-
-
 def computation(c: dict, with_sql: bool = True, with_formula: bool = True) -> str:
     """'How this was computed': period, formula, inputs, the customers behind it, the SQL."""
     parts = []
@@ -78,7 +68,7 @@ def computation(c: dict, with_sql: bool = True, with_formula: bool = True) -> st
     if c.get("inputs"):
         parts.append("**Inputs**\n\n" + table(c["inputs"]))
     if c.get("customers") and c["tool"] != "list_customers":
-        parts.append("**Largest contributors** (with the source rows)\n\n" + table(contributors(c), 10))
+        parts.append("**Largest contributors** (with the source rows)\n\n" + table(c["customers"], 10))
     if c.get("table") and (len(c["table"]) > 1 or c["tool"] in ("list_customers", "list_metrics")):
         parts.append("**Result**\n\n" + table(c["table"]))
     for note in c.get("notes", []):

@@ -17,8 +17,7 @@ from pathlib import Path
 from assistant.agent import Analyst, Backend
 from semantic_layer.engine import Engine
 from semantic_layer.settings import Settings
-from semantic_layer.sources import load_paths
-from semantic_layer.store import ImportSummary, import_tables, rebuild, settings_of
+from semantic_layer.store import ImportSummary, import_paths, rebuild, settings_of
 
 from .dataset import DataSet
 
@@ -95,11 +94,9 @@ class Workspace:
                 shutil.copyfile(file, Path(folder) / Path(file).name)
             if progress:
                 progress(0.3, desc="Validating and building the ledger")
-            loaded = load_paths([Path(folder)])
             # The sources name the uploaded files, not the temporary folder they were read from.
-            sources = [f"{Path(s).name} (uploaded)" for s in loaded.sources]
-            result = import_tables(self.db_path, loaded.raws, self.settings(), sources=sources)
-            result.notes = loaded.notes
+            result = import_paths(self.db_path, [Path(folder)], self.settings(),
+                                  source_name=lambda source: f"{Path(source).name} (uploaded)")
             if progress:
                 progress(0.9, desc="Opening the new data set")
             self._swap()
