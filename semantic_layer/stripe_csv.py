@@ -95,6 +95,7 @@ def convert_csv(path: Path, customers_path: Path | None = None) -> tuple[RawTabl
     rows: list[dict] = []
     skipped: dict[str, int] = {}
     coupons = 0
+    moments: list[date] = []  # what happened by the export (period ends and cancel_at may lie ahead)
     for line, values in records:
         loc = f"line {line}"
         if len(values) != len(header):
@@ -142,6 +143,7 @@ def convert_csv(path: Path, customers_path: Path | None = None) -> tuple[RawTabl
         if start is None:
             problems.append(ImportProblem(name, loc, "Start (UTC)", "a start date is required"))
             continue
+        moments += [d for d in (when("created"), start, period_start, trial_start, canceled_at, ended_at) if d]
         if get("coupon"):
             coupons += 1
         if status == "canceled":
@@ -183,7 +185,7 @@ def convert_csv(path: Path, customers_path: Path | None = None) -> tuple[RawTabl
         problems += _add_customer_details(customers_path, customers)
     if problems:
         raise ImportRejected(problems)
-    notes = [CURRENT_STATE_NOTE]
+    notes = [CURRENT_STATE_NOTE] + _scheduled_ends(rows, max(moments, default=None))
     if coupons:
         notes.append(f"{coupons} subscription(s) name a coupon; the export does not say its terms, so it was not applied.")
     for status, n in sorted(skipped.items()):
@@ -194,6 +196,19 @@ def convert_csv(path: Path, customers_path: Path | None = None) -> tuple[RawTabl
         subscription_table(rows, name, extra),
         notes,
     )
+
+
+def _scheduled_ends(rows: list[dict], exported: date | None) -> list[str]:
+    """The data ends with the export (as the API import's does, docs/stripe.md): an end Stripe has
+    scheduled for after it (a period end under cancel_at_period_end, a cancel_at date, a trial's
+    end) has not happened yet, so the row stays open; canceled_at stays for the cancellation-time
+    setting."""
+    later = [r for r in rows if exported and r["end_date"] and r["end_date"] > exported.isoformat()]
+    for row in later:
+        row["end_date"] = None
+    paid = sum(r["is_trial"] == "false" for r in later)
+    return [f"{paid} subscription(s) set to end after the export ({exported.isoformat()}): still running, their "
+            f"churn comes with a later export (under churn_recognition = cancellation it counts at canceled_at)."] if paid else []
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:

@@ -659,11 +659,25 @@ def test_dashboard_subscriptions_csv_holds_only_the_current_state(tmp_path):
     assert data.sql("SELECT canceled_at FROM subscriptions WHERE customer_id = 'cus_d2'") == [(date(2025, 3, 10),)]
 
 
+def test_dashboard_end_rules(tmp_path):
+    data = load(tmp_path, "dashboard")  # the export's latest date is 5 June
+    # Cancel At (UTC) 28 May, asked for on 2 May: ends on 28 May, canceled_at kept.
+    assert data.moves("cus_d6") == [("2025-01-20", "new", 40.0), ("2025-05-28", "churn", -40.0)]
+    assert data.sql("SELECT canceled_at FROM subscriptions WHERE customer_id = 'cus_d6'") == [(date(2025, 5, 2),)]
+    # unpaid and paused: stop at the start of the current period, the end of the last paid one.
+    assert data.moves("cus_d7") == [("2025-01-10", "new", 20.0), ("2025-04-10", "churn", -20.0)]
+    assert data.moves("cus_d8") == [("2025-02-01", "new", 50.0), ("2025-05-01", "churn", -50.0)]
+    # cancel_at_period_end with its period ending on 12 June, after the export: still running.
+    assert data.moves("cus_d9") == [("2025-03-12", "new", 50.0)]
+    assert data.sql("SELECT end_date, canceled_at FROM subscriptions WHERE customer_id = 'cus_d9'") == [(None, date(2025, 6, 1))]
+    assert data.last_date == date(2025, 6, 1)  # d9's cancellation request, not its period end after the export
+
+
 def test_a_dashboard_customers_export_named_customers_csv_goes_with_the_subscriptions_export(tmp_path):
     # dashboard/ holds the subscriptions export and the customers export, saved as customers.csv:
     # still the Dashboard format, with country and metadata from the customers export.
     data = load(tmp_path, "dashboard")
-    assert data.sql("SELECT customer_id, name, email_domain, country, tier FROM customers ORDER BY 1") == [
+    assert data.sql("SELECT customer_id, name, email_domain, country, tier FROM customers WHERE customer_id <= 'cus_d5' ORDER BY 1") == [
         ("cus_d1", "Dash One Inc", "one.example", "US", "gold"), ("cus_d2", "Dash Two SA", "two.example", "FR", "silver"),
         ("cus_d3", "Trial user", "three.example", "DE", None), ("cus_d4", "Dash Four", "four.example", None, None),
         ("cus_d5", "Dash Five", "five.example", None, None)]
