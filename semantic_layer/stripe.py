@@ -648,8 +648,10 @@ class StripeConverter:
         start, end = period["start"], period["end"]
         quantity = _dec(line.get("quantity"))
         quantity = Decimal(1) if quantity is None else quantity
-        price = None if credit else self._price(billed.price_ref) or self._price_of_line(billed, line, start, end)
-        if price is not None and not price.from_line:
+        # A credit needs no price of its own, but an item-less one is matched to its item by it.
+        price = self._price(billed.price_ref) if credit else (
+            self._price(billed.price_ref) or self._price_of_line(billed, line, start, end))
+        if price is not None and not credit and not price.from_line:
             if price.one_time or not price.interval:
                 raise Unmappable(
                     f"{billed.price_field}.recurring",
@@ -933,21 +935,13 @@ class StripeConverter:
 
     @staticmethod
     def _carry_discounts(obs: list[Obs]) -> None:
-        """A proration line is a partial amount without the full-period discount. Its new state
-        takes the unit amount of a regular line of the same item and price (the full-period rate,
-        without the rounding of partial amounts), and the discount of the item's next regular line
-        when that line bills the same price and quantity (what Stripe then charged), else the
-        discount the item had before the change."""
-        regular = [o for o in obs if o.kind == "regular" and o.state is not None and not o.state.is_trial]
+        """A proration line is a partial amount without the full-period discount (prorations are
+        never discountable). Its new state takes the discount of the item's next regular line when
+        that line bills the same price and quantity (what Stripe then charged), else the discount
+        the item had before the change."""
         previous: Obs | None = None
         for index, o in enumerate(obs):
             if o.kind == "proration" and o.state is not None and not o.state.is_trial:
-                same_price = [r for r in regular if r.state.price_id == o.state.price_id
-                              and r.state.currency == o.state.currency]
-                later = [r for r in same_price if (r.ts, r.seq) > (o.ts, o.seq)]
-                twin = later[0] if later else (same_price[-1] if same_price else None)
-                if twin is not None:
-                    o.state = replace(o.state, unit_amount=twin.state.unit_amount)
                 following = next((n for n in obs[index + 1:] if n.kind == "regular"), None)
                 source = None
                 if following is not None and following.state is not None \

@@ -159,6 +159,32 @@ def test_archived_prices_left_out_of_the_export_are_read_from_their_lines(tmp_pa
     assert any("price_basic" in n and "active=false" in n for n in data.notes)
 
 
+def test_proration_lines_without_a_subscription_item_are_matched_by_price(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "seats_proration", folder)
+    invoices = json.loads((folder / "invoices.json").read_text())
+    for invoice in invoices["data"]:
+        for line in invoice["lines"]["data"]:
+            if line["proration"]:
+                line["subscription_item"] = None  # as older proration lines may have it
+    (folder / "invoices.json").write_text(json.dumps(invoices))
+    data = load(tmp_path, folder)
+    assert data.moves("cus_seats") == [("2025-01-01", "new", 50.0), ("2025-02-15", "seat_expansion", 30.0)]
+
+
+def test_package_and_tiered_prices(tmp_path):
+    data = load(tmp_path, "pricing_schemes")
+    # $50 per pack of 10 users, rounded up: 25 users -> 3 packs -> 150.
+    assert data.moves("cus_packs") == [("2025-01-01", "new", 150.0)]
+    assert data.rows("cus_packs") == [("2025-01-01", None, "API users, per 10", 3.0, 50.0, 0.0, 0.0, False)]
+    # Graduated tiers: 5 seats at 10 = 50; 5 -> 10 seats on 15 Feb (prorated): 5 x 10 + 5 x 8 = 90,
+    # which only the tiers tell (the proration's amount is partial). The item delta +40 splits as
+    # the rulebook says: seat term 5 x 10 = +50, and the lower unit price -10.
+    assert data.moves("cus_tiers") == [("2025-01-01", "new", 50.0), ("2025-02-15", "price", -10.0),
+                                       ("2025-02-15", "seat_expansion", 50.0)]
+    assert data.metric("mrr", "2025-02-20", "2025-02-20") == pytest.approx(150 + 90)
+
+
 def test_both_line_shapes_give_the_same_rows(tmp_path):
     legacy = load(tmp_path, "upgrade_legacy", db_name="legacy.duckdb")
     basil = load(tmp_path, "upgrade_basil", db_name="basil.duckdb")
@@ -191,13 +217,16 @@ def test_changes_after_the_last_invoice(tmp_path):
     # $120 a year per seat, 5 seats (MRR 50); 5 -> 20 seats on 1 March, prorated by pending invoice
     # items that wait for next January's renewal: seat_expansion 15 x 10 = 150 on 1 March.
     assert data.moves("cus_pending") == [("2025-01-01", "new", 50.0), ("2025-03-01", "seat_expansion", 150.0)]
-    assert data.metric("mrr", "2025-03-24", "2025-03-24") == pytest.approx(200 + 100 + 20)
+    assert data.metric("mrr", "2025-03-24", "2025-03-24") == pytest.approx(200 + 100 + 20 + 100)
     # The add-on was removed without proration after its 1 March invoice: no object dates it; it
     # ends at the latest moment the export records (25 March), not at its period end in April.
     assert sorted(data.moves("cus_dropped")) == [("2025-01-01", "new", 20.0), ("2025-01-01", "new", 100.0),
                                                  ("2025-03-25", "item_removed", -20.0)]
     assert data.last_date == date(2025, 3, 25)
     assert any("removed since their last invoice" in n for n in data.notes)
+    # An add-on missing from the renewal invoices ran to the end of its last billed period.
+    assert sorted(data.moves("cus_dropped_before")) == [("2025-01-01", "new", 20.0), ("2025-01-01", "new", 100.0),
+                                                        ("2025-03-01", "item_removed", -20.0)]
 
 
 def test_changes_after_the_last_invoice_without_pending_invoice_items(tmp_path):
@@ -284,6 +313,39 @@ def test_past_due_then_paid_and_past_due_then_canceled(tmp_path):
     assert data.moves("cus_pd_cancel") == [("2025-01-01", "new", 80.0), ("2025-04-22", "churn", -80.0)]
     assert data.metric("mrr", "2025-04-21", "2025-04-21") == pytest.approx(140)
     assert data.metric("churned_mrr", "2025-04-01", "2025-04-30") == pytest.approx(80)
+
+
+def test_statuses_as_the_subscriptions_show_them_now(tmp_path):
+    data = load(tmp_path, "statuses_legacy")  # the export's last recorded moment: 5 March
+    # past_due now (the March invoice unpaid): still contributing.
+    assert data.moves("cus_pd_now") == [("2025-01-01", "new", 60.0)]
+    assert data.metric("customers", "2025-03-04", "2025-03-04") == 3
+    # paused after two paid months: stops at the end of its last paid period, 1 March.
+    assert data.moves("cus_paused_paid") == [("2025-01-01", "new", 50.0), ("2025-03-01", "churn", -50.0)]
+    # To cancel at its current period's end (1 April, after the export) though its last exported
+    # line ends on 1 March: still running, canceled_at kept.
+    assert data.moves("cus_cape_stale") == [("2025-01-01", "new", 50.0)]
+    assert data.sql("SELECT end_date, canceled_at FROM subscriptions WHERE customer_id = 'cus_cape_stale'") == [
+        (None, date(2025, 3, 5))]
+    # A zero-amount first line is a trial though the subscription shows no trial_end.
+    assert data.rows("cus_zero_first") == [("2025-01-01", "2025-01-15", "Starter monthly", 1.0, 30.0, 0.0, 0.0, True),
+                                           ("2025-01-15", None, "Starter monthly", 1.0, 30.0, 0.0, 0.0, False)]
+    assert data.moves("cus_zero_first") == [("2025-01-15", "new", 30.0)]
+    assert data.last_date == date(2025, 3, 5)
+
+
+def test_void_invoices_are_not_read(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "intervals", folder)
+    invoices = json.loads((folder / "invoices.json").read_text())
+    february = next(i for i in invoices["data"] if i["customer"] == "cus_monthly" and i["billing_reason"] == "subscription_cycle")
+    voided = json.loads(json.dumps(february))
+    voided.update(id="in_voided", status="void", amount_paid=0)
+    voided["lines"]["data"][0].update(id="il_voided", quantity=10, amount=49000)
+    invoices["data"].append(voided)
+    (folder / "invoices.json").write_text(json.dumps(invoices))
+    data = load(tmp_path, folder)
+    assert data.moves("cus_monthly") == [("2025-01-05", "new", 49.0)]
 
 
 CANCELLATION_MOVES = {
@@ -373,6 +435,16 @@ def test_prices_with_unit_amounts_in_several_currencies(tmp_path):
                                         ("2025-04-01", "fx", 18.0)]
     assert data.moves("cus_opt_scale") == [("2025-02-01", "new", 198.0), ("2025-04-01", "fx", 18.0)]
     assert data.moves("cus_opt_legacy") == [("2025-01-01", "new", 99.0), ("2025-04-01", "fx", 9.0)]  # older shape
+
+
+def test_a_currency_option_alone_tells_a_prorations_full_period_rate(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "currency_options", folder)
+    invoices = json.loads((folder / "invoices.json").read_text())
+    invoices["data"] = [i for i in invoices["data"] if i["customer"] != "cus_opt_scale"]  # no regular Scale EUR line
+    (folder / "invoices.json").write_text(json.dumps(invoices))
+    data = load(tmp_path, folder, FX)
+    assert data.moves("cus_opt_up")[:2] == [("2025-01-01", "new", 99.0), ("2025-03-16", "upgrade", 99.0)]
 
 
 def test_prices_in_several_currencies_without_their_options(tmp_path):
