@@ -8,6 +8,10 @@ how the item ends (status, ended_at, cancel_at, cancel_at_period_end, canceled_a
 observations become canonical rows, one per period with a fixed price, plan, quantity and
 discount, whose `_loc` names the Stripe object they came from ("invoice in_1, line il_2").
 
+Changes not invoiced yet come from pending invoice items, else from the subscription's current
+items. The data ends with the export's last recorded moment: what Stripe has scheduled after it
+(a cancellation at a period end, a coupon's end) has not happened yet and is left out.
+
 Not MRR (rulebook §2), so not imported: tax (a tax-inclusive price is reduced by its tax),
 one-off invoice items, metered (usage) prices, credit notes and refunds.
 
@@ -686,7 +690,7 @@ class StripeConverter:
         info.entries = discounts
         return info
 
-    def _price_of_line(self, billed: "Billing", line: dict, start: int, end: int) -> "Price":
+    def _price_of_line(self, billed: Billing, line: dict, start: int, end: int) -> Price:
         """A price that is neither expanded nor exported (an archived or inline price, with the
         current line shape) as far as the line tells it: its unit amount and, on a regular line,
         its billing interval from the service period. A proration's period is partial, so its
@@ -735,16 +739,16 @@ class StripeConverter:
         return unit, quantity
 
     @staticmethod
-    def _rate_advice(price: Price, currency: str, billed: "Billing | None") -> tuple[str, str]:
+    def _rate_advice(price: Price, currency: str, billed: Billing | None) -> tuple[str, str]:
         """(field, message) for a proration or subscription item whose full-period rate nothing in
-        the export tells."""
+        the export tells (a proration bills only part of it)."""
         if price.from_line:
             return billed.price_field, (
-                f"price {price.id} is neither expanded nor among the exported prices, and this proration "
-                f"bills only a partial amount; export prices, archived ones too (see docs/stripe.md)")
+                f"price {price.id} is neither expanded nor among the exported prices, and no regular invoice line "
+                f"bills it for a whole period; export prices, archived ones too (see docs/stripe.md)")
         return "price.currency_options", (
-            f"price {price.id} is in {(price.currency or '').upper()} and this proration bills only a partial "
-            f"{currency} amount; export prices with expand[]=data.currency_options (see docs/stripe.md)")
+            f"price {price.id} is in {(price.currency or '').upper()}, and no regular invoice line bills it in "
+            f"{currency} for a whole period; export prices with expand[]=data.currency_options (see docs/stripe.md)")
 
     def _full_period_rates(self, by_sub: dict[str, list[LineInfo]]) -> None:
         """A proration whose price says nothing for its currency (or is not exported) is valued at
@@ -754,16 +758,16 @@ class StripeConverter:
         for info in (i for infos in by_sub.values() for i in infos):
             if info.state is not None and not info.proration and info.amount and info.state.unit_amount is not None:
                 known.setdefault((info.state.price_id, info.currency), info.state)
-        for info in (i for infos in by_sub.values() for i in infos):
-            if info.state is None or info.state.unit_amount is not None:
-                continue
-            rate = known.get((info.state.price_id, info.currency))
-            if rate is None:
-                self.problems.append(ImportProblem(info.file, info.loc, *info.unknown_rate))
-                info.state = None
-            else:
-                info.state = replace(info.state, unit_amount=rate.unit_amount, interval=rate.interval,
-                                     interval_count=rate.interval_count)
+        for sub_id, infos in by_sub.items():
+            unknown = [i for i in infos if i.state is not None and i.state.unit_amount is None]
+            for info in unknown:
+                rate = known.get((info.state.price_id, info.currency))
+                if rate is None:
+                    self.problems.append(ImportProblem(info.file, info.loc, *info.unknown_rate))
+                else:
+                    info.state = replace(info.state, unit_amount=rate.unit_amount, interval=rate.interval,
+                                         interval_count=rate.interval_count)
+            by_sub[sub_id] = [i for i in infos if i.state is None or i.state.unit_amount is not None]
 
     def _discount(self, entries: list[dict], currency: str, factor: Decimal, period_end: int) -> Discount:
         terms = []
@@ -1010,7 +1014,8 @@ class StripeConverter:
         and Stripe records no date for it: it is dated at the export's last recorded moment, the
         latest it can have happened."""
         last = obs[-1]
-        if found.obj.get("status") not in ("active", "past_due") or last.state is None or last.state.is_trial:
+        if found.obj.get("status") not in ("active", "past_due") or last.state is None or last.state.is_trial \
+                or self.exported_at is None:
             return
         state = self._item_state(found.obj, item_id, item)
         if state is None or (state.price_id, state.quantity) == (last.state.price_id, last.state.quantity):
