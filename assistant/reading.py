@@ -39,7 +39,8 @@ MOVEMENT_OF = {
 
 # Things a subscription ledger cannot tell, and the nearest metrics it can.
 UNANSWERABLE = [
-    (r"\b(cac|customer acquisition costs?|acquisition costs?|cost (per|of) (acquisition|acquiring)|payback|magic number|"
+    (r"\b(cac|customer acquisition costs?|acquisition costs?|cost (per|of) (acquisition|acquiring)|"
+     r"costs? (per|of|to acquire)( an?)?( acquired| new)? (customers?|accounts?|logos?)|payback|magic number|"
      r"sales efficiency|burn multiple)\b",
      "customer acquisition cost or sales efficiency (they need sales and marketing spend)", ["new_customers", "new_mrr", "ltv"]),
     (r"\b(marketing|advertising|ad spend|ads|spend|spent|spending|budget|campaigns?)\b",
@@ -57,7 +58,7 @@ UNANSWERABLE = [
     (r"\b(trial conversion|conversion rate|conversions?|convert)\b",
      "conversion rates", ["new_customers", "new_mrr"]),
 ]
-PART_OF_METRIC = re.compile(r"\b(ltv|lifetime value)\s*(to|:|/|vs|versus|over)?\s*cac\b|\bcac\b|\bpayback\b|"
+PART_OF_METRIC = re.compile(r"\b(ltv|lifetime value)\s*(to|:|/|vs|versus|over)?\s*cac\b|\bcac\b|\bpayback\b|\bcosts? (per|of|to acquire)\b|"
                             r"\bper (employee|head|rep|salesperson|fte|seat sold)\b|\bmagic number\b")
 # Why customers left is not in subscription data, whatever metric words come with it.
 REASONS = re.compile(r"\b(reasons?|causes?|why)\b.*\b(churn\w*|leav\w*|left|cancel\w*|quit)\b|\bchurn (reasons?|drivers?|causes?)\b")
@@ -203,7 +204,10 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
     if counted_before:
         metrics, specific = [counted_before], True
     follow_up = frame is not None and (bool(counted_before) or _is_follow_up(text, metrics, ambiguous, carries))
-    if CUSTOMERS.search(text) or TOP_CUSTOMER.search(text) or (follow_up and WHO_WERE_THEY.search(text)):
+    # "count of customers who churned" asks for a number, not for the customers.
+    counting = _count_metric(text) not in (None, "customers") and \
+        not re.search(r"\b(which|list|show|name)\b|^who\b|\bwho (are|were|was|is)\b", text)
+    if not counting and (CUSTOMERS.search(text) or TOP_CUSTOMER.search(text) or (follow_up and WHO_WERE_THEY.search(text))):
         named = metrics if specific else []
         return _customers(text, ctx, frame if follow_up or not named else None, named, spans, filters)
     if BRIDGE.search(text) and not (metrics and not re.search(r"\b(how did we do|overview|summary|recap|bridge|waterfall)\b", text)):
@@ -275,6 +279,8 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
               if not (m.key == "mrr" and m.phrase in GENERIC_MRR and len(strong_matches) > 1 and not listed(m))
               and not negated(m)]
     weak = [m.key for m in matches if m.weak]
+    if counted == "reactivated_customers":
+        strong = [k for k in strong if k != "churned_customers"]  # "previously churned customers who returned"
     if counted == "churned_customers" and "customer_churn_rate" in strong and not RATE_WORDS.search(text):
         strong = [k for k in strong if k != "customer_churn_rate"]  # "how many logos churned": a count, not the rate
     if counted and counted != "customers" and not any(k in strong for k in ("new_customers", "churned_customers", "reactivated_customers", "customer_churn_rate")):
@@ -359,10 +365,11 @@ def _count_metric(text: str) -> str | None:
         return None
     if not re.search(r"\b(customers?|accounts?|logos?|clients?|subscribers?|companies|businesses)\b", text):
         return None
-    if re.search(r"\b(churn\w*|cancel\w*|lost|lose|leave|left|drop\w*|quit)\b", text):
-        return "churned_customers"
+    # Coming back first: "previously churned customers who returned" are reactivations.
     if re.search(r"\b(came back|come back|return\w*|reactivat\w*|won back|win back|resurrect\w*)\b", text):
         return "reactivated_customers"
+    if re.search(r"\b(churn\w*|cancel\w*|lost|lose|leave|left|drop\w*|quit)\b", text):
+        return "churned_customers"
     if re.search(r"\b(new|first time|sign\w*|win|won|acquir\w*|add(ed)?|gain\w*|land\w*|join\w*|got|get|onboard\w*)\b", text):
         return "new_customers"
     return "customers"

@@ -25,6 +25,7 @@ NUMBER_WORDS = {
     "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24, "thirty": 30, "sixty": 60, "ninety": 90,
 }
 ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "last": 4, "final": 4}
+HALVES = {"first": 1, "1st": 1, "front": 1, "second": 2, "2nd": 2, "back": 2, "latter": 2}
 UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month", "months": "month",
          "quarter": "quarter", "quarters": "quarter", "year": "year", "years": "year"}
 # Abbreviations and slips people type, read before anything else.
@@ -257,7 +258,12 @@ def _patterns():
             return half_span(year, int(word[1]), a)
         return month_span(year, MONTHS[word], a)
 
-    @add(r"\b(?:last|previous|prior|past)\s+(fiscal\s+year|year|quarter|month|week|half)\b")
+    @add(r"\b(?:the\s+)?(?:past|last|previous)\s+year\s+on\s+a\s+rolling\s+basis\b|\b(?:trailing|rolling)\s+(?:year|twelve|12)\b")
+    def _rolling_year(m, a, f):
+        return trailing(12, "month", a)
+
+    @add(r"\b(?:last|previous|prior|past|most\s+recent)\s+(?:(?:full|complete|completed|whole|calendar|entire|closed)\s+){0,2}"
+         r"(fiscal\s+year|year|quarter|month|week|half)\b")
     def _last_unit(m, a, f):
         unit = m.group(1).lower()
         return unit_span("year" if "year" in unit else unit, 1, a, f if "fiscal" in unit else 1)
@@ -275,9 +281,9 @@ def _patterns():
         return quarter_span(year or recent_quarter(quarter, a), quarter, a)
 
     @add(rf"\b(?:h(?P<h>[12])|(?P<n>[12])h)(?:\s*(?:of\s+)?(?P<y>'?\d{{2}}|{YEAR_RE}))?\b|"
-         rf"\b(?P<word>first|second|1st|2nd)\s+half(?:\s+(?:of\s+)?(?P<wy>{YEAR_RE}))?")
+         rf"\b(?P<word>first|second|1st|2nd|front|back|latter)\s+half(?:\s+(?:of\s+)?(?P<wy>{YEAR_RE}))?")
     def _half(m, a, f):
-        half = int(m.group("h") or m.group("n")) if m.group("h") or m.group("n") else ORDINALS[m.group("word").lower()]
+        half = int(m.group("h") or m.group("n")) if m.group("h") or m.group("n") else HALVES[m.group("word").lower()]
         year = _year(m.group("y") or m.group("wy"))
         if year is None:
             year = a.year if (half == 1 or a.month >= 7) else a.year - 1
@@ -309,7 +315,8 @@ def _patterns():
             _months_back(a, count * {"month": 1, "quarter": 3, "year": 12}[unit])
         return TimeSpan(d, d, d.isoformat(), point=True, unit="day")
 
-    @add(r"\b(today|now|right now|currently|as of today|at present|yesterday)\b")
+    @add(r"\b(today|now|right now|currently|as of today|at present|yesterday|at the moment|presently|as it stands|"
+         r"as things stand|at this point)\b")
     def _today(m, a, f):
         word = m.group(1).lower()
         d = a - timedelta(days=1) if word == "yesterday" else a
@@ -431,16 +438,22 @@ def _combine(text: str, found, as_of: date) -> list[TimeSpan]:
         if i + 1 < len(found):
             s2, e2, nxt = found[i + 1]
             between = text[e:s2].lower()
-            if re.fullmatch(r"\s*(and|to|through|until|thru|-|–|—)\s*", between) and (
-                re.search(r"(between|from)\s+(the\s+)?$", before) or between.strip() in ("to", "through", "thru", "-", "–", "—", "until")
-            ):
+            # "Compare X in Q3 to Q4" compares two periods; "from the start of February through the end of April" is one.
+            compared = re.search(r"\bcompar\w*\b", text[:s].lower()) and not re.search(r"(between|from)\s+(the\s+)?$", before)
+            if re.fullmatch(r"\s*(and|to|through|until|thru|-|–|—)\s*((the\s+)?(end|close)\s+of\s+(the\s+)?)?", between) and (
+                re.search(r"(between|from)\s+(the\s+)?((start|beginning)\s+of\s+(the\s+)?)?$", before)
+                or between.split()[0] in ("to", "through", "thru", "-", "–", "—", "until")
+            ) and not compared:
                 start, end = span.start, min(nxt.end, as_of)
                 if end >= start:
                     spans.append(TimeSpan(start, end, f"{_label_range(start, end)}", position=span.position))
                     i += 2
                     continue
         after = text[e:e + 20].lower()
-        if re.search(r"\bsince\s+(the\s+)?((start|beginning)\s+of\s+(the\s+)?)?$|\bfrom\s+the\s+(start|beginning)\s+of\s+(the\s+)?$", before) \
+        window = WINDOW_ENDING.search(before)
+        if window:
+            span = _window_ending(window, min(span.end, as_of), span.position)
+        elif re.search(r"\bsince\s+(the\s+)?((start|beginning)\s+of\s+(the\s+)?)?$|\bfrom\s+the\s+(start|beginning)\s+of\s+(the\s+)?$", before) \
                 or re.match(r"\s*(to date|till date|until date|up to date|to this day)\b", after):
             span = TimeSpan(span.start, as_of, _label_range(span.start, as_of), position=span.position)
         elif re.search(r"\b(end|close)\s+of\s+(the\s+)?$|\bas\s+of\s+(the\s+end\s+of\s+)?$|(?<![-\w])at\s+$|(?<![-\w])on\s+$", before):
@@ -453,6 +466,21 @@ def _combine(text: str, found, as_of: date) -> list[TimeSpan]:
         spans.append(span)
         i += 1
     return spans
+
+
+# "the three months ending March 31, 2026", "the quarter ended", "12 months to June 2026"
+WINDOW_ENDING = re.compile(rf"\b(?:(?P<n>{NUM[1:-1]}|a)\s+)?(?P<unit>days?|weeks?|months?|quarters?|years?)\s+"
+                           r"(?:ending|ended|that ended|up to|to|through)\s+(?:on\s+)?(?:the\s+end\s+of\s+)?$")
+
+
+def _window_ending(m: re.Match, end: date, position: int) -> TimeSpan:
+    count = 1 if m.group("n") in (None, "a") else _number(m.group("n").lower())
+    unit = UNITS[m.group("unit").lower()]
+    if unit in ("day", "week"):
+        start = end - timedelta(days=count * (7 if unit == "week" else 1) - 1)
+    else:
+        start = add_months(end + timedelta(days=1), -count * {"month": 1, "quarter": 3, "year": 12}[unit])
+    return TimeSpan(start, end, unit_label(start, end, unit_of(start, end)), unit=unit_of(start, end), position=position)
 
 
 def shift(span: TimeSpan, how: str) -> TimeSpan:

@@ -183,8 +183,8 @@ class Vocabulary:
                 phrases |= {f"{p} {tail}" for p in phrases for tail in ("mrr", "revenue", "arr")
                             if p.split()[-1] not in ("mrr", "revenue", "arr", "value")}
             metric_phrases[metric.name] = [(p, False) for p in sorted(phrases - loose) if p]
-            # Two-word names typed as one ("crosssell", "netnew"); exact only, as a fuzzy match
-            # of a glued word ("customerswon") finds plain words.
+            # Two-word names typed as one ("crosssell", "netnew"); nearly exact only, as a loose
+            # match of a glued word ("customerswon") finds plain words.
             joined[metric.name] = [(p.replace(" ", ""), False) for p, _ in metric_phrases[metric.name]
                                    if len(p.split()) == 2 and len(p) >= 7]
         for key, phrases in WEAK_PHRASES.items():
@@ -221,7 +221,7 @@ class Vocabulary:
         return cls(metric_phrases, joined, dimension_phrases, value_phrases, plan_families, metric_words, known)
 
     def metrics(self, words: list[str]) -> list[Match]:
-        return best_non_overlapping(find_phrases(words, self.metric_phrases) + find_phrases(words, self.joined_phrases, 100))
+        return best_non_overlapping(find_phrases(words, self.metric_phrases) + find_phrases(words, self.joined_phrases, 90))
 
     def dimensions(self, words: list[str]) -> list[Match]:
         return best_non_overlapping(find_phrases(words, self.dimension_phrases, cutoff=88))

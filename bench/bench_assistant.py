@@ -1,6 +1,7 @@
 """Time per question of the offline assistant on the acme data set (process start excluded).
 
-Runs every question of shared/questions/dev.jsonl (and tests/data/paraphrases.jsonl) several
+Runs every question of shared/questions/dev.jsonl (and tests/data/paraphrases.jsonl and the held-out
+rounds in tests/data/heldout/) several
 times through Analyst.ask and prints the median and p95 latency against the targets
 (median <= 150 ms, p95 <= 400 ms), plus how many answers carried the expected value.
 """
@@ -38,7 +39,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", type=Path, default=SHARED / "data" / "acme")
     args = parser.parse_args()
-    sets = [SHARED / "questions" / "dev.jsonl", ROOT / "tests" / "data" / "paraphrases.jsonl"]
+    sets = [SHARED / "questions" / "dev.jsonl", ROOT / "tests" / "data" / "paraphrases.jsonl",
+            *sorted((ROOT / "tests" / "data" / "heldout").glob("round*.jsonl"))]
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "bench.duckdb"
         import_paths(db, [args.data])

@@ -72,6 +72,15 @@ MID_MONTH = date(2026, 5, 14)
     ("Q1 of last year", AS_OF, "2025-01-01", "2025-03-31"),
     ("May new MRR", AS_OF, "2026-05-01", "2026-05-31"),
     ("churned MRR yesterday", AS_OF, "2026-06-29", "2026-06-29"),
+    ("for the previous calendar month", AS_OF, "2026-05-01", "2026-05-31"),
+    ("the last full quarter", AS_OF, "2026-01-01", "2026-03-31"),
+    ("in the three months ending March 31, 2026", AS_OF, "2026-01-01", "2026-03-31"),
+    ("the quarter ended December 31, 2025", AS_OF, "2025-10-01", "2025-12-31"),
+    ("the 12 months to June 2026", AS_OF, "2025-07-01", "2026-06-30"),
+    ("the past year on a rolling basis", AS_OF, "2025-07-01", "2026-06-30"),
+    ("the back half of 2025", AS_OF, "2025-07-01", "2025-12-31"),
+    ("from the start of february through the end of april 2026", AS_OF, "2026-02-01", "2026-04-30"),
+    ("at the moment", AS_OF, "2026-06-30", "2026-06-30"),
 ])
 def test_time_words(text, as_of, start, end):
     spans = find_periods(text, as_of)
@@ -84,6 +93,11 @@ def test_may_against_another_period():
     assert [(s.start.isoformat(), s.end.isoformat()) for s in spans] == [("2026-05-01", "2026-05-31"), ("2026-04-01", "2026-04-30")]
     spans = find_periods("SMB new MRR May vs May last year", AS_OF)
     assert [s.start.isoformat() for s in spans] == ["2026-05-01", "2025-05-01"]
+
+
+def test_compare_a_to_b_is_two_periods():
+    spans = find_periods("Compare expansion MRR in Q3 2025 to Q4 2025", AS_OF)
+    assert [s.start.isoformat() for s in spans] == ["2025-07-01", "2025-10-01"]
 
 
 def test_two_periods_in_order():
