@@ -25,7 +25,6 @@ RETENTION = {"nrr", "grr", "gross_mrr_churn_rate", "net_mrr_churn_rate"}
 BAD_WHEN_HIGH = {"contraction_mrr", "churned_mrr", "downgrade_mrr", "item_removed_mrr", "seat_contraction_mrr",
                  "churned_customers", "customer_churn_rate", "gross_mrr_churn_rate", "net_mrr_churn_rate"}
 EXPANSION_PARTS = {"upgrade_mrr", "cross_sell_mrr", "seat_expansion_mrr"}
-CONTRACTION_PARTS = {"downgrade_mrr", "item_removed_mrr", "seat_contraction_mrr"}
 MOVEMENT_OF = {
     "new_mrr": "new", "new_customers": "new", "expansion_mrr": "expansion", "contraction_mrr": "contraction",
     "churned_mrr": "churn", "churned_customers": "churn", "reactivation_mrr": "reactivation",
@@ -254,7 +253,6 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
 GENERIC_MRR = {"mrr", "monthly recurring revenue", "recurring revenue"}
 JOINERS = {"and", "plus", "with", "vs", "versus", "also", "both"}
 MONEY = re.compile(r"\b(mrr|arr|revenue|dollars?|usd|eur|gbp|money|how much|amount|value|worth|booked)\b|\$")
-COUNTING = re.compile(r"\b(how many|number of|count|# of|no of|most customers|fewest customers|customers|accounts|logos)\b")
 # Counts that become their money counterpart when money is asked ("MRR from new customers").
 MONEY_OF_COUNT = {"new_customers": "new_mrr", "churned_customers": "churned_mrr", "reactivated_customers": "reactivation_mrr"}
 # Verbs that name a movement when no metric phrase did: (pattern, count metric, money metric).

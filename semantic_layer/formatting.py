@@ -1,7 +1,5 @@
 """Display of numbers: full precision inside, rounded only when shown (rulebook §2)."""
 
-UNIT_SUFFIX = {"percent": "%", "count": "", "ratio": ""}
-
 
 def format_value(value, unit: str, currency: str = "USD") -> str:
     if value is None:

@@ -191,8 +191,8 @@ def _xlsx_file(items, path, title, context):
     summary.title = "Answers"
     summary.append([title, _subtitle(context)])
     summary.append(["#", "question", "value", "unit", "period start", "period end", "formula", "answer"])
-    for cell in summary[2]:
-        cell.font = Font(bold=True)
+    for heading in summary[2]:
+        heading.font = Font(bold=True)
     for n, (question, answer) in enumerate(items, start=1):
         period = answer.period or {}
         summary.append([n, _safe(question), answer.value, answer.unit, _date(period.get("start")), _date(period.get("end")),
@@ -202,8 +202,8 @@ def _xlsx_file(items, path, title, context):
         sheet = book.create_sheet(f"{n} {_sheet_name(question)}"[:31])
         columns = list(dict.fromkeys(k for row in rows for k in row))
         sheet.append(columns)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        for heading in sheet[1]:
+            heading.font = Font(bold=True)
         for row in rows:
             sheet.append([_cell(row.get(c)) for c in columns])
             for cell in sheet[sheet.max_row]:
