@@ -206,9 +206,9 @@ def _xlsx_file(items, path, title, context):
             heading.font = Font(bold=True)
         for row in rows:
             sheet.append([_cell(row.get(c)) for c in columns])
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, float):
-                    cell.number_format = "#,##0.00"
+            for written in sheet[sheet.max_row]:
+                if isinstance(written.value, float):
+                    written.number_format = "#,##0.00"
     book.save(path)
 
 
