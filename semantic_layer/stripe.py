@@ -858,9 +858,10 @@ class StripeConverter:
                     self._count("subscription item(s) without invoice lines, taken as the subscription shows them today")
         end, canceled_at = self._end(sub, lines)
         if end is not None and self._after_export(end):
+            # Issue 5: cancel_at_period_end ends at the period end, cancel_at on its date, also when
+            # that is still ahead: Stripe has scheduled it, and MRR up to then is unchanged.
             self._count(f"subscription(s) set to end after the export ({self._export_day()}) by cancel_at_period_end "
-                        f"or cancel_at: still running, their churn comes with a later export (under "
-                        f"churn_recognition = cancellation it counts at canceled_at)")
+                        f"or cancel_at: their churn is dated at the scheduled end")
         converted = trial_end is None or any(
             i.invoice_status == "paid" and i.state is not None and not i.state.is_trial and i.amount > 0
             for i in lines
@@ -1061,11 +1062,10 @@ class StripeConverter:
 
         Each observation holds until the next one (a trial only until its period ends; an item
         no longer on the subscription until its last period ends), a once / repeating discount
-        only until it expires, and nothing holds beyond the subscription's end. What Stripe has
-        scheduled after the export (a period end, a cancellation date, a coupon's end) has not
-        happened yet: the data ends with the export. Observations are in time order, so the spans
-        never overlap; a span that starts and ends on the same day is dropped (the day's last
-        change wins) and equal neighbours are merged.
+        only until it expires, and nothing holds beyond the subscription's end: what Stripe has
+        scheduled (a cancellation, a coupon's end) counts even when it is after the export.
+        Observations are in time order, so the spans never overlap; a span that starts and ends on
+        the same day is dropped (the day's last change wins) and equal neighbours are merged.
         """
         spans: list[tuple[int, int | None, State, Obs]] = []
         for index, o in enumerate(obs):
@@ -1084,10 +1084,6 @@ class StripeConverter:
         for start, stop, state, source in spans:
             if end is not None:
                 stop = end if stop is None else min(stop, end)
-            if self._after_export(start):
-                continue
-            if stop is not None and self._after_export(stop):
-                stop = None
             first, last = day(start), (day(stop) if stop is not None else None)
             if last is not None and last <= first:
                 continue
@@ -1098,14 +1094,11 @@ class StripeConverter:
         return [tuple(r) for r in rows]
 
     def _discount_end(self, o: Obs, stop: int | None) -> int | None:
-        """When a once / repeating discount stops applying within the observation's span, if that
-        happened by the export."""
+        """When a once / repeating discount stops applying within the observation's span (its
+        scheduled end, after the export too)."""
         until = o.discount_until
         discounted = o.state.discount_percent or o.state.discount_amount
         if not discounted or until is None or until <= o.ts or (stop is not None and stop <= until):
-            return None
-        if self._after_export(until):
-            self._count(f"discount(s) end after the export ({self._export_day()}) and still apply")
             return None
         return until
 

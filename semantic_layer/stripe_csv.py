@@ -199,16 +199,12 @@ def convert_csv(path: Path, customers_path: Path | None = None) -> tuple[RawTabl
 
 
 def _scheduled_ends(rows: list[dict], exported: date | None) -> list[str]:
-    """The data ends with the export (as the API import's does, docs/stripe.md): an end Stripe has
-    scheduled for after it (a period end under cancel_at_period_end, a cancel_at date, a trial's
-    end) has not happened yet, so the row stays open; canceled_at stays for the cancellation-time
-    setting."""
-    later = [r for r in rows if exported and r["end_date"] and r["end_date"] > exported.isoformat()]
-    for row in later:
-        row["end_date"] = None
-    paid = sum(r["is_trial"] == "false" for r in later)
-    return [f"{paid} subscription(s) set to end after the export ({exported.isoformat()}): still running, their "
-            f"churn comes with a later export (under churn_recognition = cancellation it counts at canceled_at)."] if paid else []
+    """Ends Stripe has scheduled for after the export (a period end under cancel_at_period_end,
+    a cancel_at date) are kept, as issue 5 and the API import have them: say how many."""
+    later = sum(1 for r in rows if exported and r["end_date"] and r["end_date"] > exported.isoformat()
+                and r["is_trial"] == "false")
+    return [f"{later} subscription(s) set to end after the export ({exported.isoformat()}): their churn is dated "
+            f"at the scheduled end."] if later else []
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:

@@ -263,11 +263,9 @@ def test_coupons_current_shape_and_discounts_ending_after_the_last_invoice(tmp_p
     # the July invoice is still a draft: the once coupon ended with its period all the same: MRR
     # 1, then +14 (discount) on 1 July.
     assert data.moves("cus_once_tail") == [("2025-06-01", "new", 1.0), ("2025-07-01", "discount", 14.0)]
-    # $100 with 50% off for 3 months from 1 May (discount.end 1 August): the coupon ends after the
-    # export, so as of the export it still applies: 50, and the +50 comes with a later export.
-    assert data.moves("cus_pct_rep_tail") == [("2025-05-01", "new", 50.0)]
-    assert any("1 discount(s) end after the export (2025-07-01) and still apply" in n for n in data.notes)
-    assert data.last_date == date(2025, 7, 1)
+    # $100 with 50% off for 3 months from 1 May (discount.end 1 August, after the export): the
+    # coupon's end is scheduled, so 50, then +50 (discount) on 1 August.
+    assert data.moves("cus_pct_rep_tail") == [("2025-05-01", "new", 50.0), ("2025-08-01", "discount", 50.0)]
 
 
 def test_amount_coupons_on_the_whole_subscription_are_not_split_by_line(tmp_path):
@@ -323,15 +321,15 @@ def test_statuses_as_the_subscriptions_show_them_now(tmp_path):
     # paused after two paid months: stops at the end of its last paid period, 1 March.
     assert data.moves("cus_paused_paid") == [("2025-01-01", "new", 50.0), ("2025-03-01", "churn", -50.0)]
     # To cancel at its current period's end (1 April, after the export) though its last exported
-    # line ends on 1 March: still running, canceled_at kept.
-    assert data.moves("cus_cape_stale") == [("2025-01-01", "new", 50.0)]
+    # line ends on 1 March: it ends on 1 April (issue 5), canceled_at kept.
+    assert data.moves("cus_cape_stale") == [("2025-01-01", "new", 50.0), ("2025-04-01", "churn", -50.0)]
     assert data.sql("SELECT end_date, canceled_at FROM subscriptions WHERE customer_id = 'cus_cape_stale'") == [
-        (None, date(2025, 3, 5))]
+        (date(2025, 4, 1), date(2025, 3, 5))]
     # A zero-amount first line is a trial though the subscription shows no trial_end.
     assert data.rows("cus_zero_first") == [("2025-01-01", "2025-01-15", "Starter monthly", 1.0, 30.0, 0.0, 0.0, True),
                                            ("2025-01-15", None, "Starter monthly", 1.0, 30.0, 0.0, 0.0, False)]
     assert data.moves("cus_zero_first") == [("2025-01-15", "new", 30.0)]
-    assert data.last_date == date(2025, 3, 5)
+    assert data.last_date == date(2025, 4, 1)  # the data's last date (rulebook §5): that scheduled end
 
 
 def test_void_invoices_are_not_read(tmp_path):
@@ -353,9 +351,9 @@ CANCELLATION_MOVES = {
     "cus_cape": [("2025-01-20", "new", 120.0), ("2025-04-20", "churn", -120.0)],
     # Customer Portal: cancel_at 15 May (cancel_at_period_end false), status still active.
     "cus_cancel_at": [("2025-01-01", "new", 40.0), ("2025-05-15", "churn", -40.0)],
-    # Active, cancel_at_period_end asked for on 20 June: its period ends on 10 July, after the
-    # export (20 June), so it is still running (churn_recognition = cancellation: 20 June).
-    "cus_cape_future": [("2025-04-10", "new", 70.0)],
+    # Active, cancel_at_period_end asked for on 20 June: ends with its current period (10 July),
+    # though that is after the export (20 June).
+    "cus_cape_future": [("2025-04-10", "new", 70.0), ("2025-07-10", "churn", -70.0)],
     # unpaid (ended_at empty): stops at the end of its last paid period, 1 March.
     "cus_unpaid": [("2025-01-01", "new", 70.0), ("2025-03-01", "churn", -70.0)],
     # paused after a trial without payment method, incomplete_expired: never contribute.
@@ -369,18 +367,22 @@ def test_cancellations_and_statuses(tmp_path):
     for customer, moves in CANCELLATION_MOVES.items():
         assert data.moves(customer) == moves, customer
     assert any("incomplete_expired" in n for n in data.notes)
-    assert data.last_date == date(2025, 6, 20)  # the export's, not the scheduled end's 10 July
+    assert data.last_date == date(2025, 7, 10)  # the data's last date (rulebook §5): the scheduled end
 
 
-def test_a_cancellation_scheduled_after_the_export_is_not_churn_yet(tmp_path):
-    # EUR 1,200 a year from 1 Feb 2025, set on 15 June to cancel at its period end, 1 Feb 2026;
-    # fx_rates cover 2025, as far as the export goes.
-    data = load(tmp_path, "scheduled_end", FX)
-    assert data.moves("cus_eur_annual") == [("2025-02-01", "new", 110.0), ("2025-04-01", "fx", 10.0)]
-    assert data.last_date == date(2025, 6, 15)
-    assert data.sql("SELECT end_date, canceled_at FROM subscriptions") == [(None, date(2025, 6, 15))]
-    assert any("set to end after the export (2025-06-15)" in n for n in data.notes)
-    by_request = load(tmp_path, "scheduled_end", FX, settings=Settings(churn_recognition="cancellation"),
+def test_a_cancellation_scheduled_after_the_export_churns_on_its_date(tmp_path):
+    # EUR 1,200 a year from 1 Feb 2025, set on 15 June to cancel at its period end, 1 Feb 2026.
+    # Issue 5: it ends at the period end. Rulebook §1: that needs EUR rates up to then.
+    with pytest.raises(ImportRejected, match="no EUR rate in fx_rates for 2026-01"):
+        load(tmp_path, "scheduled_end", FX)
+    rates = tmp_path / "fx_rates.csv"
+    rates.write_text(FX.read_text() + "2026-01,EUR,1.20\n2026-02,EUR,1.25\n")
+    data = load(tmp_path, "scheduled_end", rates, db_name="covered.duckdb")
+    assert data.moves("cus_eur_annual") == [("2025-02-01", "new", 110.0), ("2025-04-01", "fx", 10.0),
+                                            ("2026-02-01", "churn", -125.0), ("2026-02-01", "fx", 5.0)]
+    assert data.sql("SELECT end_date, canceled_at FROM subscriptions") == [(date(2026, 2, 1), date(2025, 6, 15))]
+    assert any("1 subscription(s) set to end after the export (2025-06-15)" in n for n in data.notes)
+    by_request = load(tmp_path, "scheduled_end", rates, settings=Settings(churn_recognition="cancellation"),
                       db_name="cancellation.duckdb")
     assert by_request.moves("cus_eur_annual")[-1] == ("2025-06-15", "churn", -120.0)  # EUR 100 x 1.20
 
@@ -739,10 +741,11 @@ def test_dashboard_end_rules(tmp_path):
     # unpaid and paused: stop at the start of the current period, the end of the last paid one.
     assert data.moves("cus_d7") == [("2025-01-10", "new", 20.0), ("2025-04-10", "churn", -20.0)]
     assert data.moves("cus_d8") == [("2025-02-01", "new", 50.0), ("2025-05-01", "churn", -50.0)]
-    # cancel_at_period_end with its period ending on 12 June, after the export: still running.
-    assert data.moves("cus_d9") == [("2025-03-12", "new", 50.0)]
-    assert data.sql("SELECT end_date, canceled_at FROM subscriptions WHERE customer_id = 'cus_d9'") == [(None, date(2025, 6, 1))]
-    assert data.last_date == date(2025, 6, 1)  # d9's cancellation request, not its period end after the export
+    # cancel_at_period_end with its period ending on 12 June, after the export: ends then.
+    assert data.moves("cus_d9") == [("2025-03-12", "new", 50.0), ("2025-06-12", "churn", -50.0)]
+    assert data.sql("SELECT end_date, canceled_at FROM subscriptions WHERE customer_id = 'cus_d9'") == [
+        (date(2025, 6, 12), date(2025, 6, 1))]
+    assert any("1 subscription(s) set to end after the export (2025-06-05)" in n for n in data.notes)
 
 
 def test_a_dashboard_customers_export_named_customers_csv_goes_with_the_subscriptions_export(tmp_path):
