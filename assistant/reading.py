@@ -39,7 +39,8 @@ MOVEMENT_OF = {
 # Things a subscription ledger cannot tell, and the nearest metrics it can.
 UNANSWERABLE = [
     (r"\b(cac|customer acquisition costs?|acquisition costs?|cost (per|of) (acquisition|acquiring)|"
-     r"costs? (per|of|to acquire)( an?)?( acquired| new)? (customers?|accounts?|logos?)|payback|magic number|"
+     r"costs? (per|of|to acquire)( an?)?( acquired| new)? (customers?|accounts?|logos?)|"
+     r"costs? (us |you |we )?to (acquire|win|land|get)|(spend|spent) to (acquire|win|land)|payback|magic number|"
      r"sales efficiency|burn multiple)\b",
      "customer acquisition cost or sales efficiency (they need sales and marketing spend)", ["new_customers", "new_mrr", "ltv"]),
     (r"\b(marketing|advertising|ad spend|ads|spend|spent|spending|budget|campaigns?)\b",
@@ -57,12 +58,13 @@ UNANSWERABLE = [
     (r"\b(trial conversion|conversion rate|conversions?|convert)\b",
      "conversion rates", ["new_customers", "new_mrr"]),
 ]
-PART_OF_METRIC = re.compile(r"\b(ltv|lifetime value)\s*(to|:|/|vs|versus|over)?\s*cac\b|\bcac\b|\bpayback\b|\bcosts? (per|of|to acquire)\b|"
+PART_OF_METRIC = re.compile(r"\b(ltv|lifetime value)\s*(to|:|/|vs|versus|over)?\s*cac\b|\bcac\b|\bpayback\b|"
+                            r"\bcosts? (per|of|to acquire|us to|you to|to acquire)\b|\bsupport tickets?\b|\btickets\b|"
                             r"\bper (employee|head|rep|salesperson|fte|seat sold)\b|\bmagic number\b")
 # Why customers left is not in subscription data, whatever metric words come with it.
 REASONS = re.compile(r"\b(reasons?|causes?|why)\b.*\b(churn\w*|leav\w*|left|cancel\w*|quit)\b|\bchurn (reasons?|drivers?|causes?)\b")
 DEFINITION = re.compile(
-    r"^(what (is|are|does)|define|definition of|explain|meaning of|tell me about|describe)\b|"
+    r"^(what (is|are|does|means|mean)|define|definition of|explain|meaning of|tell me about|describe)\b|"
     r"\bhow (do|does|is|are|would|should|did) (you |we |one |i )?(calculat|comput|measur|defin|work out|deriv|get)|"
     r"\bhow is .* (calculated|computed|defined|measured|derived)|\bformula\b|\bwhat does .* mean\b|\bdefinition\b"
 )
@@ -70,6 +72,8 @@ STRONG_DEFINITION = re.compile(
     r"\bhow (do|does|is|are|would|should|can|could) (you |we |one |i |the system |it )?"
     r"(calculat|comput|measur|defin|work out|deriv|tell|count|treat|handle|classif|distinguish|differentiate|decide|determine|recogni)|"
     r"\bhow (is|are) .* (calculated|computed|defined|measured|derived|worked out|counted|treated|handled|determined)|"
+    r"\bhow (you|we|they) (calculat|comput|measur|defin|work out|deriv|count)|"
+    r"\bwalk (me|us) through (the |how )?(calculation|computation|formula|method|math)|\bwhat means\b|"
     r"\bformula\b|\bwhat does .* mean\b|\bdefin(e|ition)\b|\bexplain\b|\bmeaning\b|\bdifference between\b|"
     r"\bwhat (counts|is counted|is included|goes into|makes up|is in)\b|\bwhat (is|are) (included|counted) in\b|"
     r"\bwhat kind of\b|\bwhy (is|are|does|do) .* (differ|different)\b"
@@ -165,10 +169,20 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
     if re.search(r"\b(list|show|which|what) (all )?(the )?(metrics|kpis|measures)\b|\bmetrics (can|do) you\b", text):
         return Reading("list_metrics")
 
+    # "We're closing the books for Q1 2026. How much MRR churned in March?": the question is the
+    # last sentence; what comes before lends its period and filters only where the question has none.
+    question, context = _split_context(question, ctx.vocabulary)
+    text = normalize(question)
+    words = text.split()
     compare, time_text = _comparison(time_words(question))
     shift_text = normalize(time_text)  # without the comparison phrase: "vs the previous quarter" is no shift
     spans = find_periods(time_text, ctx.as_of, ctx.fiscal_start)
+    if context and not spans:
+        spans = find_periods(_comparison(time_words(context))[1], ctx.as_of, ctx.fiscal_start)
     filters, versus, used = _filters(words, question, ctx.vocabulary)
+    if context:
+        named = {f["dimension"] for f in filters}
+        filters += [f for f in _filters(normalize(context).split(), context, ctx.vocabulary)[0] if f["dimension"] not in named]
     # Words that named a filter value ("the Growth monthly plan") name no metric.
     metric_words = [("_" if i in used else w) for i, w in enumerate(words)]
     metric_text = " ".join(metric_words)
@@ -289,8 +303,17 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
     if re.search(r"\b(percentage|percent|share|proportion|rate) of (our |the |all )?(customers|accounts|logos)\b", text) and \
             re.search(r"\b(lose|lost|churn\w*|cancel\w*|leave|left)\b", text):
         return ["customer_churn_rate"], None, True
-    if re.search(r"\b(share|percentage|percent|proportion|fraction|portion) of (our |the )?(total )?new (mrr|revenue|arr|business)\b", text):
+    share_of_new = re.search(r"\b(?P<word>share|percentage|percent|proportion|fraction|portion|part|how much) of "
+                             r"(our |the |all )?(total )?new (mrr|revenue|arr|business)\b", text)
+    # "how big a part of new revenue was expansion"; loose words ("part", "how much") need expansion named
+    if share_of_new and (share_of_new.group("word") not in ("part", "how much") or "expansion_mrr" in metrics):
         return ["expansion_share"], None, True
+    if "expansion_mrr" in metrics and re.search(r"\b(percent|percentage|share|proportion|ratio|fraction) of (the |our )?"
+                                                r"(starting|opening|beginning|start) (mrr|revenue|arr)\b", text):
+        return ["expansion_rate"], None, True
+    seats = SEAT_CHANGE.search(text)
+    if seats and set(metrics) <= {"mrr", "expansion_mrr", "contraction_mrr", "customers"}:
+        return ["seat_contraction_mrr" if seats.group("less") else "seat_expansion_mrr"], None, True
     money = bool(MONEY.search(text)) and not re.search(r"\b(how many|fewest|most) (new |lost |churned )?(customers|accounts|logos)\b|\bhow many\b", text)
     if money:
         metrics = list(dict.fromkeys(MONEY_OF_COUNT.get(m, m) for m in metrics))
@@ -345,9 +368,22 @@ LOSS_WORDS = re.compile(r"\b(lost|lose|losing|removed|remove|removing|removal|re
 LOST_COUNTERPART = {"cross_sell_mrr": "item_removed_mrr", "seat_expansion_mrr": "seat_contraction_mrr"}
 ITEM_REMOVAL = re.compile(r"\b(items?|addons?|products?|modules?|line items?)\b( \w+){0,2} (removed|dropped|cancel+ed|taken off)\b|"
                           r"\b(removed|dropped|cancel+ed|removal of|removing) (\w+ ){0,2}(items?|addons?|products?|modules?)\b")
+SEAT_CHANGE = re.compile(r"\b((?P<more>add|adds|adding|added|buying|bought|more|extra|additional)|"
+                         r"(?P<less>remov\w*|cut|cutting|fewer|reduc\w*|dropp\w*|drop)) (\w+ )?(seats|licen[cs]es|user seats)\b")
 # "What MRR did we start 2026 with?": where the period began.
-STARTED_WITH = re.compile(r"\b(start|started|starting|begin|began|beginning|enter|entered|entering|open|opened)\b.*\bwith\b|"
+STARTED_WITH = re.compile(r"\b(start|started|starting|begin|began|beginning|enter|entered|entering|open|opened|"
+                          r"go into|went into|going into|come into|came into)\b.*\bwith\b|"
                           r"\bwith (how much|what) (mrr|revenue)\b.*\b(start|began|begin|enter)")
+
+
+def _split_context(question: str, vocab: Vocabulary) -> tuple[str, str]:
+    """The asked part of a message (from the last sentence that names a metric on) and the
+    context before it."""
+    clauses = [c for c in re.split(r"(?<=[.!?:;])\s+", question.strip()) if c]
+    for i in range(len(clauses) - 1, 0, -1):
+        if any(not m.weak for m in vocab.metrics(normalize(clauses[i]).split())):
+            return " ".join(clauses[i:]), " ".join(clauses[:i])
+    return question, ""
 
 
 def _depends_on(catalog: Catalog, name: str) -> set[str]:

@@ -30,7 +30,8 @@ UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": 
          "quarter": "quarter", "quarters": "quarter", "year": "year", "years": "year"}
 # Abbreviations and slips people type, read before anything else.
 SHORT_FORMS = {"yr": "year", "yrs": "years", "qtr": "quarter", "qtrs": "quarters", "mo": "month", "mos": "months",
-               "mth": "month", "mths": "months", "wk": "week", "wks": "weeks", "yday": "yesterday"}
+               "mth": "month", "mths": "months", "wk": "week", "wks": "weeks", "yday": "yesterday", "lst": "last",
+               "lsat": "last", "prev": "previous", "prv": "previous"}
 CORRECTABLE = ["january", "february", "march", "april", "june", "july", "august", "september", "october", "november",
                "december", "quarter", "quarters", "month", "months", "year", "years", "week", "weeks", "yesterday",
                "trailing", "previous", "between", "through", "since", "today", "second", "third", "fourth", "first"]
@@ -212,7 +213,7 @@ def _patterns():
     def _dm(m, a, f):
         return _recent_day(MONTHS[m.group(2).lower().rstrip(".")], int(m.group(1)), a)
 
-    @add(r"\b(?:trailing|rolling|last|past|previous|prior)\s+(?:twelve|12)\s*(?:months|mos|m)\b|\bttm\b|\bltm\b")
+    @add(r"\b(?:trailing|rolling|last|past|previous|prior)[\s-]+(?:twelve|12)[\s-]*(?:months?|mos|m)\b|\bttm\b|\bltm\b")
     def _ttm(m, a, f):
         return trailing(12, "month", a)
 
@@ -404,7 +405,9 @@ def find_periods(text: str, as_of: date, fiscal_start: int = 1) -> list[TimeSpan
                 taken[i] = True
     found.sort(key=lambda item: item[0])
     found = _carry_years(text, found, as_of)
-    return _combine(text, found, as_of)
+    spans = _combine(text, found, as_of)
+    # The same period named twice ("for FY2025 ... for the full year 2025") is one period, not a comparison.
+    return [span for i, span in enumerate(spans) if all((span.start, span.end) != (o.start, o.end) for o in spans[:i])]
 
 
 def _carry_years(text: str, found, as_of: date):
@@ -456,7 +459,8 @@ def _combine(text: str, found, as_of: date) -> list[TimeSpan]:
         elif re.search(r"\bsince\s+(the\s+)?((start|beginning)\s+of\s+(the\s+)?)?$|\bfrom\s+the\s+(start|beginning)\s+of\s+(the\s+)?$", before) \
                 or re.match(r"\s*(to date|till date|until date|up to date|to this day)\b", after):
             span = TimeSpan(span.start, as_of, _label_range(span.start, as_of), position=span.position)
-        elif re.search(r"\b(end|close)\s+of\s+(the\s+)?$|\bas\s+of\s+(the\s+end\s+of\s+)?$|(?<![-\w])at\s+$|(?<![-\w])on\s+$", before):
+        elif re.search(r"\b(end|close)\s+of\s+(the\s+)?$|\bas\s+of\s+(the\s+end\s+of\s+)?$", before) or (
+                span.unit == "day" and re.search(r"(?<![-\w])(at|on)\s+$", before)):  # "on May 2026" is the month
             day = min(span.end, as_of) if span.start <= as_of else span.end  # a future day stays one, to be refused
             span = TimeSpan(day, day, day.isoformat(), point=True, unit="day", position=span.position)
         elif re.search(r"\b(start|beginning)\s+of\s+(the\s+)?$", before):

@@ -146,7 +146,9 @@ def test_clarifying_question(analyst):
                                       "what's our sales pipeline worth", "How many website visitors did we get?",
                                       "What's the magic number for 2025?", "how many demos did the SDR team book last month?",
                                       "LTV to CAC ratio", "ARR per employee",
-                                      "What was our cost per acquired customer in Jan-Mar 2026?"])
+                                      "What was our cost per acquired customer in Jan-Mar 2026?",
+                                      "How much did it cost us to acquire each new customer last quarter?",
+                                      "How many support tickets did Enterprise customers open last quarter?"])
 def test_questions_the_data_cannot_answer(analyst, question):
     answer = analyst.ask(question)
     assert answer.value is None and answer.tool_calls == []
@@ -339,6 +341,18 @@ def direct(acme, metric, start, end, **where):
     ("count of Mid-Market customers that churned in 2025", "churned_customers", "2025-01-01", "2025-12-31",
      {"segment": "Mid-Market"}),
     ("What is CLV at the moment?", "ltv", "2026-06-30", "2026-06-30", {}),
+    # a fourth round: context before the question, 'on' a month, ratios and movements in words
+    ("Can you tell me the expansion revenue we made on May of 2026?", "expansion_mrr", "2026-05-01", "2026-05-31", {}),
+    ("We're closing the books for Q1 2026. How much MRR churned in March?", "churned_mrr", "2026-03-01", "2026-03-31", {}),
+    ("Looking at Q1 2026 health: how much MRR did we lose from customers who stayed but paid less (contraction)?",
+     "contraction_mrr", "2026-01-01", "2026-03-31", {}),
+    ("We're expanding in Canada. How much new MRR did Canadian customers bring in during H1 2026?", "new_mrr",
+     "2026-01-01", "2026-06-30", {"country": "CA"}),
+    ("How big part of the new revenue was from expansion in last year?", "expansion_share", "2025-01-01", "2025-12-31", {}),
+    ("Expansion MRR as a percent of starting MRR for Jan-Mar 2026?", "expansion_rate", "2026-01-01", "2026-03-31", {}),
+    ("What MRR did we gain from customers adding seats last month?", "seat_expansion_mrr", "2026-05-01", "2026-05-31", {}),
+    ("For the board deck I need trailing-twelve-month net new MRR.", "net_new_mrr", "2025-07-01", "2026-06-30", {}),
+    ("gross mrr churn rate lst qtr?", "gross_mrr_churn_rate", "2026-01-01", "2026-03-31", {}),
 ])
 def test_kinds_of_wording(analyst, acme, question, metric, start, end, where):
     answer = analyst.ask(question)
@@ -346,7 +360,8 @@ def test_kinds_of_wording(analyst, acme, question, metric, start, end, where):
     assert answer.period == {"start": start, "end": end}
 
 
-@pytest.mark.parametrize("question", ["wat is expansion mrr", "whats expansion mrr", "wat is NRR"])
+@pytest.mark.parametrize("question", ["wat is expansion mrr", "whats expansion mrr", "wat is NRR", "What means expansion MRR exactly?",
+                                      "Board members asked how we compute NRR. Can you walk me through the calculation?"])
 def test_hurried_definitions(analyst, question):
     answer = analyst.ask(question)
     assert answer.value is None and answer.tool_calls[0].name == "describe_metric"

@@ -81,6 +81,10 @@ MID_MONTH = date(2026, 5, 14)
     ("the back half of 2025", AS_OF, "2025-07-01", "2025-12-31"),
     ("from the start of february through the end of april 2026", AS_OF, "2026-02-01", "2026-04-30"),
     ("at the moment", AS_OF, "2026-06-30", "2026-06-30"),
+    ("the expansion revenue we made on May of 2026", AS_OF, "2026-05-01", "2026-05-31"),
+    ("Looking at Q1 2026 health", AS_OF, "2026-01-01", "2026-03-31"),
+    ("trailing-twelve-month net new MRR", AS_OF, "2025-07-01", "2026-06-30"),
+    ("for FY2025 numbers, the full year 2025", AS_OF, "2025-01-01", "2025-12-31"),
 ])
 def test_time_words(text, as_of, start, end):
     spans = find_periods(text, as_of)
