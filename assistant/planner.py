@@ -2,10 +2,11 @@
 become the answer's words. Every number it states comes from a tool's artifact."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from semantic_layer.catalog import Catalog
 from semantic_layer.formatting import format_value
+from tools.customer_tools import LABELS
 
 from .reading import Context, Frame, Reading, read, scope
 from .timewords import TimeSpan, describe, unit_label, unit_of
@@ -131,7 +132,9 @@ class Planner:
 
     def _period_words(self, reading: Reading, start: str, end: str, metric: str | None = None) -> str:
         s, e = date.fromisoformat(start), date.fromisoformat(end)
-        stock = metric in ("mrr", "arr", "customers", "arpa", "opening_mrr")
+        if metric == "opening_mrr":  # the day before the period
+            return f"on {(s - timedelta(days=1)).isoformat()}, the day before {s.isoformat()}"
+        stock = metric in ("mrr", "arr", "customers", "arpa")
         if s == e:
             return f"on {e.isoformat()}"
         span = reading.span if reading.span and (reading.span.start, reading.span.end) == (s, e) else None
@@ -177,7 +180,8 @@ class Planner:
                     lines.append(f"- ... {len(rows) - 25} more rows in the table")
         elif args.get("grain") and len(table) > 1:
             if a.get("value") is not None:  # the headline first, then the series
-                total_word = "in total" if self.catalog.is_flow(main) else f"on {table[-1]['period_end']}"
+                total_word = "in total" if self.catalog.is_flow(main) else \
+                    f"on {table[-1]['period_end']}" if self.catalog.at_period_end(main) else "over the whole range"
                 lines.append(f"{metric.label} from {args['start']} to {args['end']}{scope(args.get('filters'))}: "
                              f"**{self._fmt(a['value'], main, unit)}** {total_word}.")
             lines.append(f"{metric.label} by {args['grain']}, {args['start']} to {args['end']}{scope(args.get('filters'))}:")
@@ -260,7 +264,7 @@ class Planner:
         if movement == "mrr":
             head = f"Largest customers by MRR on {args['end']}"
         else:
-            head = (f"Customers with {a['title'].split(' by ', 1)[1]} {self._period_words(reading, args['start'], args['end'])}"
+            head = (f"Customers with {LABELS[movement]} {self._period_words(reading, args['start'], args['end'])}"
                     + scope(args.get("filters")))
         if not rows:
             return f"{head}: none."
@@ -268,10 +272,9 @@ class Planner:
         lines = [f"{head} ({len(rows)} shown, {order} first):"]
         if reading.single:
             top = rows[0]
-            what = "MRR" if movement == "mrr" else a["title"].split(" by ", 1)[1]
-            lines = [f"{top.get('name') or top['customer_id']} ({top['customer_id']}) has the {order} {what} "
-                     f"{'on ' + args['end'] if movement == 'mrr' else self._period_words(reading, args['start'], args['end'])}"
-                     f"{scope(args.get('filters'))}: **{self._fmt(top['amount'], 'mrr', unit)}**.", "", "The top of the list:"]
+            when = f"on {args['end']}" if movement == "mrr" else self._period_words(reading, args["start"], args["end"])
+            return (f"{top.get('name') or top['customer_id']} ({top['customer_id']}) has the {order} {LABELS[movement]} "
+                    f"{when}{scope(args.get('filters'))}: **{self._fmt(top['amount'], 'mrr', unit)}**.\nFormula: {a['formula']}")
         for r in rows:
             name = r.get("name") or r["customer_id"]
             lines.append(f"- {name} ({r['customer_id']}): {self._fmt(r['amount'], 'mrr', unit)}")

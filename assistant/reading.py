@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from semantic_layer.catalog import Catalog
 from semantic_layer.periods import month_end, split
+from tools.customer_tools import LABELS
 
 from .timewords import MONTHS as MONTH_WORDS, TimeSpan, describe, find_periods, shift, time_words, trailing, unit_label, unit_of, unit_span
 from .vocabulary import AMBIGUOUS, DIMENSION_WORDS, Match, Vocabulary, normalize
@@ -40,7 +41,7 @@ MOVEMENT_OF = {
 UNANSWERABLE = [
     (r"\b(cac|customer acquisition costs?|acquisition costs?|cost (per|of) (acquisition|acquiring)|"
      r"costs? (per|of|to acquire)( an?)?( acquired| new)? (customers?|accounts?|logos?)|"
-     r"costs? (us |you |we )?to (acquire|win|land|get)|(spend|spent) to (acquire|win|land)|payback|magic number|"
+     r"costs? (us |you |we )?(on average )?to (acquire|win|land|get)|(spend|spent) to (acquire|win|land)|payback|magic number|"
      r"sales efficiency|burn multiple)\b",
      "customer acquisition cost or sales efficiency (they need sales and marketing spend)", ["new_customers", "new_mrr", "ltv"]),
     (r"\b(marketing|advertising|ad spend|ads|spend|spent|spending|budget|campaigns?)\b",
@@ -59,7 +60,7 @@ UNANSWERABLE = [
      "conversion rates", ["new_customers", "new_mrr"]),
 ]
 PART_OF_METRIC = re.compile(r"\b(ltv|lifetime value)\s*(to|:|/|vs|versus|over)?\s*cac\b|\bcac\b|\bpayback\b|"
-                            r"\bcosts? (per|of|to acquire|us to|you to|to acquire)\b|\bsupport tickets?\b|\btickets\b|"
+                            r"\bcosts? (per|of|to acquire|us|you)\b|\bspent to (acquire|win|land)\b|\bsupport tickets?\b|\btickets\b|"
                             r"\bper (employee|head|rep|salesperson|fte|seat sold)\b|\bmagic number\b")
 # Why customers left is not in subscription data, whatever metric words come with it.
 REASONS = re.compile(r"\b(reasons?|causes?|why)\b.*\b(churn\w*|leav\w*|left|cancel\w*|quit)\b|\bchurn (reasons?|drivers?|causes?)\b")
@@ -74,6 +75,7 @@ STRONG_DEFINITION = re.compile(
     r"\bhow (is|are) .* (calculated|computed|defined|measured|derived|worked out|counted|treated|handled|determined)|"
     r"\bhow (you|we|they) (calculat|comput|measur|defin|work out|deriv|count)|"
     r"\bwalk (me|us) through (the |how )?(calculation|computation|formula|method|math)|\bwhat means\b|"
+    r"\bmethodology\b|\b(by )?what method\b|\bworked out\b|^def\b|\bcalc(ulation)? method\b|"
     r"\bformula\b|\bwhat does .* mean\b|\bdefin(e|ition)\b|\bexplain\b|\bmeaning\b|\bdifference between\b|"
     r"\bwhat (counts|is counted|is included|goes into|makes up|is in)\b|\bwhat (is|are) (included|counted) in\b|"
     r"\bwhat kind of\b|\bwhy (is|are|does|do) .* (differ|different)\b"
@@ -94,12 +96,12 @@ CUSTOMERS = re.compile(
 # One customer asked for by rank ("our biggest customer", "which customer expanded the most"); not a
 # customer column ("which customer segment").
 _NOT_A_COLUMN = (r"(?! (segments?|size|industr\w*|channels?|countr\w*|types?|tiers?|plans?|base|counts?|churn\b|"
-                 r"categor\w*|groups?|cohorts?|regions?|markets?|lifetime|success))")
+                 r"categor\w*|groups?|cohorts?|regions?|markets?|lifetime|success|retention|acquisition|satisfaction|"
+                 r"growth|value|revenue|mrr|arr))")
 TOP_CUSTOMER = re.compile(
     r"\b(top|biggest|largest|smallest|best|worst|leading|main|most valuable|highest paying|number one)( \w+ing| paying)? "
     rf"(customer|account|client|company|logo)\b{_NOT_A_COLUMN}|"
-    rf"\bwhich (customer|account|client|company)\b{_NOT_A_COLUMN}.*\b(most|least|biggest|largest|highest|lowest|top)\b|"
-    r"\bwho\b.*\bthe (most|least|biggest|largest)\b")
+    rf"\bwhich (customer|account|client|company)\b{_NOT_A_COLUMN}.*\b(most|least|biggest|largest|highest|lowest|top)\b")
 CUSTOMER_MOVEMENTS = [
     (r"\b(churn|churned|left|leave|cancel|cancell?ed|lost|quit|drop(ped)? off)\b", "churn"),
     (r"\b(came back|come back|return(ed)?|reactivat\w*|won back|win back)\b", "reactivation"),
@@ -138,7 +140,7 @@ class Reading:
     rank: tuple[bool, int | None] | None = None  # (descending, limit)
     movement: str | None = None
     limit: int = 10
-    single: bool = False  # one customer asked for ("our biggest customer"): the first of the list is the answer
+    single: bool = False  # one customer asked for ("our biggest customer"): the answer is that customer
     clarification: tuple[str, list[str]] | None = None
     message: str | None = None
     calc: dict | None = None
@@ -159,6 +161,9 @@ class Context:
 def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
     if frame is not None and frame.tool == "ask_clarification":
         return _answer_to_clarification(question, ctx, frame)
+    # "We're closing the books for Q1 2026. How much MRR churned in March?": the question is the
+    # last sentence; what comes before lends its period and filters only where the question has none.
+    question, context = _split_context(question, ctx.vocabulary)
     text = normalize(question)
     words = text.split()
     if not words:
@@ -169,18 +174,13 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
     if re.search(r"\b(list|show|which|what) (all )?(the )?(metrics|kpis|measures)\b|\bmetrics (can|do) you\b", text):
         return Reading("list_metrics")
 
-    # "We're closing the books for Q1 2026. How much MRR churned in March?": the question is the
-    # last sentence; what comes before lends its period and filters only where the question has none.
-    question, context = _split_context(question, ctx.vocabulary)
-    text = normalize(question)
-    words = text.split()
     compare, time_text = _comparison(time_words(question))
     shift_text = normalize(time_text)  # without the comparison phrase: "vs the previous quarter" is no shift
     spans = find_periods(time_text, ctx.as_of, ctx.fiscal_start)
     if context and not spans:
         spans = find_periods(_comparison(time_words(context))[1], ctx.as_of, ctx.fiscal_start)
     filters, versus, used = _filters(words, question, ctx.vocabulary)
-    if context:
+    if context and CONTEXT_SCOPE.search(normalize(context)):
         named = {f["dimension"] for f in filters}
         filters += [f for f in _filters(normalize(context).split(), context, ctx.vocabulary)[0] if f["dimension"] not in named]
     # Words that named a filter value ("the Growth monthly plan") name no metric.
@@ -210,16 +210,27 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
             and not re.search(r"\b(by|per|vs|versus|compared|split|breakdown)\b", text)):
         return Reading("definition", metrics=metrics or AMBIGUOUS[ambiguous][:2])
 
-    carries = bool(spans or filters or group_by or grain or compare or dim_rank)
+    ranked = _top_n(text) is not None or re.search(rf"\b{MORE}\b|\b{LESS}\b|\b(rank|ranked|ranking)\b", text)
+    carries = bool(spans or filters or group_by or grain or compare or dim_rank or ranked)
     if not any(not m.weak for m in metric_matches) and not carries and len(_unknown_words(words, ctx.vocabulary)) >= 2:
         return Reading("help", message="I couldn't tell which metric you mean.")  # "who won the world cup?"
     counted_before = _count_of_previous(text, frame)
     if counted_before:
         metrics, specific = [counted_before], True
+    elif MOVEMENT_OF.get(_previous_subject(text, frame) or "", _previous_subject(text, frame)) not in (None, "mrr"):
+        # Expansion, contraction and their parts have no count metric: the customers behind them.
+        reading = _customers(text, ctx, frame, [], spans, filters)
+        reading.notes.append(f"no metric counts customers with {LABELS.get(reading.movement, reading.movement)}; "
+                             f"these are the customers behind it")
+        return reading
     follow_up = frame is not None and (bool(counted_before) or _is_follow_up(text, metrics, ambiguous, carries))
-    # "count of customers who churned" asks for a number, not for the customers.
-    counting = _count_metric(text) not in (None, "customers") and \
-        not re.search(r"\b(which|list|show|name)\b|^who\b|\bwho (are|were|was|is)\b", text)
+    # "count of customers who churned" asks for a number, and "the total MRR of customers who
+    # churned" for an amount: neither is a list of the customers.
+    listing = re.search(r"\b(which|list|show|name)\b|^who\b|\bwho (are|were|was|is)\b", text)
+    counting = re.search(r"\b(how many|number of|count|counts|# of|no of)\b", text) and \
+        _count_metric(text) not in (None, "customers")
+    summing = re.search(r"\b(how much|total|sum|amount)\b", text) and MONEY.search(text)
+    counting = (counting or summing) and not listing
     if not counting and (CUSTOMERS.search(text) or TOP_CUSTOMER.search(text) or (follow_up and WHO_WERE_THEY.search(text))):
         named = metrics if specific else []
         return _customers(text, ctx, frame if follow_up or not named else None, named, spans, filters)
@@ -233,6 +244,8 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
                                f"({describe(spans[0])} starts after that)")
     # In a conversation, a question without a period keeps the last one.
     kept = [] if spans or frame is None or _asks_for_now(text, metrics) else [s for s in [_frame_span(frame, ctx)] if s]
+    if kept and kept[0].point and not all(m in POINT_METRICS for m in metrics):
+        kept = []  # after "What is our MRR?" (a day), "What was new MRR?" asks for a period, not that day
     if follow_up and ambiguous and not metrics:
         return _clarify(ambiguous, ctx, spans or kept, filters)
     if follow_up:
@@ -264,7 +277,7 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
 
 
 # ---- metrics -------------------------------------------------------------------------------
-GENERIC_MRR = {"mrr", "monthly recurring revenue", "recurring revenue"}
+GENERIC_MRR = {"mrr", "monthly recurring revenue", "recurring revenue", "total mrr"}
 JOINERS = {"and", "plus", "with", "vs", "versus", "also", "both"}
 MONEY = re.compile(r"\b(mrr|arr|revenue|dollars?|usd|eur|gbp|money|how much|amount|value|worth|booked)\b|\$")
 # Counts that become their money counterpart when money is asked ("MRR from new customers").
@@ -282,13 +295,18 @@ VERBS = [
 def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog) -> tuple[list[str], str | None, bool]:
     """Metric names asked for, most specific first; or an ambiguous word ('churn'); and whether
     a specific metric phrase was found (not only loose words like 'customers')."""
+    described = next((metric for pattern, metric in DESCRIBED if pattern.search(text)), None)
+    if described:
+        return [described], None, True
     counted = _count_metric(text)
     strong_matches = [m for m in matches if not m.weak]
     listed = lambda m: (m.start > 0 and words[m.start - 1] in JOINERS) or (m.end < len(words) and words[m.end] in JOINERS)
-    # A bare "MRR" next to a more specific metric ("MRR lost to downgrades") is not asked for itself.
-    negated = lambda m: m.start > 0 and words[m.start - 1] in ("not", "excluding", "without", "except", "ex")
+    # A bare "MRR" next to a more specific metric ("MRR lost to downgrades") is not asked for itself;
+    # nor is one set aside ("setting expansion aside", "excluding any expansion").
+    negated = lambda m: (words[m.start - 1:m.start] and words[m.start - 1] in SET_ASIDE) or words[m.end:m.end + 1] == ["aside"] \
+        or (m.start > 1 and words[m.start - 2] in SET_ASIDE and words[m.start - 1] in ("any", "the", "all", "our"))
     strong = [m.key for m in strong_matches
-              if not (m.key == "mrr" and m.phrase in GENERIC_MRR and len(strong_matches) > 1 and not listed(m))
+              if not (m.key == "mrr" and m.phrase in GENERIC_MRR and any(o.key != "mrr" for o in strong_matches) and not listed(m))
               and not negated(m)]
     weak = [m.key for m in matches if m.weak]
     if counted == "reactivated_customers":
@@ -311,15 +329,13 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
     if "expansion_mrr" in metrics and re.search(r"\b(percent|percentage|share|proportion|ratio|fraction) of (the |our )?"
                                                 r"(starting|opening|beginning|start) (mrr|revenue|arr)\b", text):
         return ["expansion_rate"], None, True
-    seats = SEAT_CHANGE.search(text)
-    if seats and set(metrics) <= {"mrr", "expansion_mrr", "contraction_mrr", "customers"}:
-        return ["seat_contraction_mrr" if seats.group("less") else "seat_expansion_mrr"], None, True
     money = bool(MONEY.search(text)) and not re.search(r"\b(how many|fewest|most) (new |lost |churned )?(customers|accounts|logos)\b|\bhow many\b", text)
     if money:
         metrics = list(dict.fromkeys(MONEY_OF_COUNT.get(m, m) for m in metrics))
-    if ITEM_REMOVAL.search(text) and set(metrics) <= {"mrr", "churned_mrr", "cross_sell_mrr", "item_removed_mrr"}:
-        return ["item_removed_mrr"], None, True  # "MRR lost from items being removed": not customers churning
-    generic_only = bool(metrics) and set(metrics) <= {"mrr"} and all(m.phrase in GENERIC_MRR for m in strong_matches if m.key == "mrr")
+    generic_mrr = all(m.phrase in GENERIC_MRR and not listed(m) for m in strong_matches if m.key == "mrr")
+    if "mrr" in metrics and len(metrics) > 1 and generic_mrr:
+        metrics.remove("mrr")  # "the total MRR of customers who churned" is the churned MRR
+    generic_only = bool(metrics) and set(metrics) <= {"mrr"} and generic_mrr
     if not metrics or generic_only:
         for pattern, count, cash in VERBS:
             if re.search(pattern, text):
@@ -368,21 +384,79 @@ LOSS_WORDS = re.compile(r"\b(lost|lose|losing|removed|remove|removing|removal|re
 LOST_COUNTERPART = {"cross_sell_mrr": "item_removed_mrr", "seat_expansion_mrr": "seat_contraction_mrr"}
 ITEM_REMOVAL = re.compile(r"\b(items?|addons?|products?|modules?|line items?)\b( \w+){0,2} (removed|dropped|cancel+ed|taken off)\b|"
                           r"\b(removed|dropped|cancel+ed|removal of|removing) (\w+ ){0,2}(items?|addons?|products?|modules?)\b")
-SEAT_CHANGE = re.compile(r"\b((?P<more>add|adds|adding|added|buying|bought|more|extra|additional)|"
-                         r"(?P<less>remov\w*|cut|cutting|fewer|reduc\w*|dropp\w*|drop)) (\w+ )?(seats|licen[cs]es|user seats)\b")
 # "What MRR did we start 2026 with?": where the period began.
 STARTED_WITH = re.compile(r"\b(start|started|starting|begin|began|beginning|enter|entered|entering|open|opened|"
                           r"go into|went into|going into|come into|came into)\b.*\bwith\b|"
                           r"\bwith (how much|what) (mrr|revenue)\b.*\b(start|began|begin|enter)")
 
 
+# Where a message's context ends and its question may begin: a sentence's end, or a comma before a
+# question word ("Since we launched the bundle last month, what was expansion in May?").
+CLAUSE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|(?<=[:;])\s+|,\s+(?:so\s+|but\s+|and\s+)?(?=(?i:what|how|which|who|can|"
+                          r"could|would|please|give|show|tell|pull|did|do|does|was|were|is|i|i'd|i'm|we|we'd|we're|"
+                          r"let's|compare)\b)")
+
+
+# Context that sets the scope ("For Enterprise:", "Looking only at Germany.") rather than telling a
+# story that happens to name a product ("Because we introduced the SSO add-on, ...").
+CONTEXT_SCOPE = re.compile(r"^(for|in|among|within|only|just|looking( only)? at|focus(ing)? on|considering|regarding|about|"
+                           r"outside|excluding|except|without|ex|apart from|other than|besides|not)\b")
+
+
+SET_ASIDE = {"not", "excluding", "exclude", "excl", "without", "except", "ex", "ignoring", "ignore", "setting", "minus"}
+_RATE = r"(percent|percentage|share|proportion|fraction|ratio)"
+_EXISTING = r"(existing|current|already paying|were already|installed base|who stayed|that stayed|but stayed|" \
+            r"stayed but|remained|kept paying|still paying|instead of leaving|without leaving|rather than leaving)"
+# Metrics described by what they measure rather than named; a description outranks the single
+# metric words it contains ("extra revenue from existing customers" is expansion, not MRR).
+DESCRIBED = [(re.compile(p), metric) for p, metric in [
+    (r"\b(twelve|12) ?(times|x) (the )?(mrr|monthly recurring revenue)\b|\bmrr (times|x) (twelve|12)\b|"
+     r"\bannuali[sz]ed (recurring )?revenue\b", "arr"),
+    (r"\b(mean|average|avg|typical)\b( \w+){0,3} (mrr|monthly recurring revenue|recurring revenue|revenue) per\b|"
+     r"\b(mrr|revenue) (did |does |do )?(the |an? )?(average|typical|mean) (paying )?(account|customer|client)|"
+     r"\b(average|typical|mean) (paying )?(account|customer|client) (bring|pay|generate|spend)", "arpa"),
+    (rf"\b{_RATE} of (all )?(the )?(mrr|revenue|recurring revenue|arr) (we )?(added|gained|won|brought in)\b.*\bexpansion\b|"
+     rf"\b(newly|all) added (mrr|revenue|recurring revenue)\b.*\bexpansion\b|"
+     rf"\b(recurring revenue|mrr) added\b.*\b(new logos|new customers)\b.*\b{_RATE}\b.*\bexpansion\b", "expansion_share"),
+    (rf"\bexpansion\b.*\b{_RATE} of (the )?(mrr|revenue) (we )?(started|began|opened|entered)\b", "expansion_rate"),
+    (r"\bnew\b.*\bexpansion\b.*\breactivation\b.*\b(minus|less|subtract\w*|net of|once|after)\b.*\b(churn|contraction)\b|"
+     r"\bnet (amount of )?(mrr|revenue|recurring revenue) (added|gained)\b", "net_new_mrr"),
+    (r"\b(gained|added|won)\b.*\b(for every|per|for each) (dollar|euro|pound|unit)\b.*\blost\b|"
+     r"\badded (mrr )?divided by lost (mrr)?\b", "quick_ratio"),
+    (rf"\b{_RATE}\b.*\b(lost|lose|losing)\b.*\bnet basis\b|\b(lost|lose|losing)\b.*\bnet of expansion\b", "net_mrr_churn_rate"),
+    (rf"\b{_RATE}\b.*\b(opening|starting|start|beginning) mrr\b.*\blost to churn and contraction\b|"
+     rf"\b{_RATE}\b.*\blost to (churn and contraction|contraction and churn)\b", "gross_mrr_churn_rate"),
+    (rf"\b{_RATE}\b.*\bretained\b.*\b(excluding|ignoring|without|not counting)( any)? expansion\b|"
+     rf"\bretained\b.*\b{_RATE}\b.*\b(excluding|ignoring|without|not counting)( any)? expansion\b", "grr"),
+    (rf"\b(customers|accounts) (who were |that were )?(paying|active) at the (start|beginning)\b.*\b{_RATE}\b|"
+     rf"\b{_RATE}\b.*\bretained\b.*\b(including|counting|with)( any)? expansion\b", "nrr"),
+    (ITEM_REMOVAL.pattern, "item_removed_mrr"),  # "MRR lost from items being removed": not customers churning
+    (r"\b(add|adds|adding|added|buying|bought|more|extra|additional|increas\w*|grow\w*|expand\w*) (\w+ )?"
+     r"(seats|seat counts?|licen[cs]es|user seats)\b", "seat_expansion_mrr"),
+    (r"\b(remov\w*|cut|cutting|fewer|reduc\w*|dropp\w*|drop|decreas\w*) (\w+ )?(seats|seat counts?|licen[cs]es|user seats)\b",
+     "seat_contraction_mrr"),
+    (rf"\b(additional|extra|incremental|more|added)\b( \w+){{0,4}} (mrr|revenue|recurring revenue)\b.*\b{_EXISTING}|"
+     r"\b(existing|current) (customers|accounts) (increasing|raising|growing) (what they pay|their spend|spend)", "expansion_mrr"),
+    (rf"\b(lost|lose|losing|less|reduc\w*|cut\w*|trimm\w*|downgrad\w*|shr\w*)\b.*\b{_EXISTING}|"
+     rf"\b{_EXISTING}\b.*\b(reduc\w*|cut\w*|trimm\w*|downgrad\w*|shr\w*|paid less|pay less)\b", "contraction_mrr"),
+]]
+
+
 def _split_context(question: str, vocab: Vocabulary) -> tuple[str, str]:
-    """The asked part of a message (from the last sentence that names a metric on) and the
+    """The asked part of a message (from the last clause that names a metric on) and the
     context before it."""
-    clauses = [c for c in re.split(r"(?<=[.!?:;])\s+", question.strip()) if c]
+    clauses = [c for c in CLAUSE_BREAK.split(question.strip()) if c]
     for i in range(len(clauses) - 1, 0, -1):
-        if any(not m.weak for m in vocab.metrics(normalize(clauses[i]).split())):
-            return " ".join(clauses[i:]), " ".join(clauses[:i])
+        context = " ".join(clauses[:i])
+        if context.rstrip().endswith("?"):
+            break  # a question before it ("What was NRR in 2025? And GRR?") is part of what is asked
+        # A short lead-in ("def:", "For Enterprise:") is part of the question, not context.
+        asked = [m for m in vocab.metrics(normalize(clauses[i]).split()) if not m.weak]
+        # ... and a question that only says "how much MRR?" keeps the metric its lead-in named.
+        specific = any(m.key != "mrr" or m.phrase not in GENERIC_MRR for m in asked)
+        told = any(not m.weak for m in vocab.metrics(normalize(context).split()))
+        if len(context.split()) >= 3 and asked and (specific or not told):
+            return " ".join(clauses[i:]), context
     return question, ""
 
 
@@ -424,9 +498,16 @@ def _comparison(text: str) -> tuple[str | None, str]:
     ]
     for pattern, how in patterns:
         m = re.search(pattern, text)
-        if m and not re.match(r"over\s+the\s+last", m.group(0)):
+        # "NRR over last year" is a period; "growth over last year" compares with it.
+        if m and m.group(0).startswith("over") and (re.match(r"over\s+the\s+last", m.group(0)) or not CHANGE_WORDS.search(text)):
+            continue
+        if m:
             return how, (text[:m.start()] + " " + text[m.end():]).strip()
     return None, text
+
+
+CHANGE_WORDS = re.compile(r"\b(grow|grew|growth|increase\w*|decrease\w*|chang\w*|up|down|better|worse|improv\w*|declin\w*|"
+                          r"rise|rose|fell|fall|drop\w*)\b")
 
 
 def _asks_change(text: str) -> bool:
@@ -499,11 +580,12 @@ def _unmatched_names(question: str, vocab: Vocabulary, words: list[str], used: s
     """Capitalised words after "for", "in", "from" that name nothing in the data ("MRR for Acme"):
     the answer covers everyone, so say so instead of answering as if they had been found."""
     found = []
+    taken = {words[i] for i in used}  # words read as a value, misspelt or not ("Germny" as DE)
     for m in re.finditer(r"\b(?:for|in|from|at|of|by)\s+((?:[A-Z][\w&'.-]*\s?){1,4})", question):
         name = m.group(1).strip()
         tokens = normalize(name).split()
         if not tokens or all(t in KNOWN_CAPITALS or t in MONTH_WORDS or t in vocab.metric_words or t in vocab.known_words
-                             or re.fullmatch(r"q[1-4]|h[12]|fy\d*|\d+|[a-z]", t) for t in tokens):
+                             or t in taken or re.fullmatch(r"q[1-4]|h[12]|fy\d*|\d+|[a-z]", t) for t in tokens):
             continue
         found.append(f"nothing in the data is called '{name}', so this is for all customers")
     return found
@@ -538,9 +620,10 @@ def _group_by(text: str, words: list[str], vocab: Vocabulary, metric_matches: li
 def _missing_breakdown(words: list[str], vocab: Vocabulary) -> list[str]:
     """"MRR by segment" on data without a segment column: say so rather than answer as if split."""
     said = []
+    named = {i for m in vocab.dimensions(words) for i in range(m.start, m.end)}  # words the data's columns answer to
     for i, word in enumerate(words[1:], 1):
         dim = DIMENSION_OF_WORD.get(word)
-        if words[i - 1] in ("by", "per", "across", "each") and dim and dim not in vocab.dimension_phrases:
+        if words[i - 1] in ("by", "per", "across", "each") and dim and dim not in vocab.dimension_phrases and i not in named:
             columns = ", ".join(d for d in vocab.dimension_phrases if d != "name") or "none"
             said.append(f"this data has no {dim} column, so this is not split by {dim} (the columns it has: {columns})")
     return said
@@ -557,6 +640,9 @@ def _top_n(text: str) -> int | None:
     return None
 
 
+TIME_WORDS = set(MONTH_WORDS) | set(GRAIN_WORDS) | {
+    "last", "this", "next", "previous", "prior", "current", "quarters", "months", "years", "weeks", "days", "today",
+    "yesterday", "ytd", "qtd", "mtd", "ttm", "ltm", "q1", "q2", "q3", "q4", "h1", "h2", "fy", "trailing", "since", "to", "date"}
 NEGATION = re.compile(
     r"\b(excluding|exclude|excludes|excl|except|without|not|non|other than|outside( of)?|apart from|besides|ex|"
     r"leaving out|leave out|minus|ignoring|ignore|but not)( \w+){0,2}$")
@@ -573,6 +659,8 @@ def _filters(words: list[str], original: str, vocab: Vocabulary) -> tuple[list[d
     kept = []
     for m in matches:
         dim, value = m.key.split("=", 1)
+        if dim == "name" and all(w in vocab.metric_words or w in TIME_WORDS or w.isdigit() for w in m.phrase.split()):
+            continue  # a customer called "Expansion Revenue" or "Last Quarter" never changes what is asked
         if m.weak:
             # A common word ("paid") is a value only next to its dimension ("the paid channel"),
             # or, if it can't describe a customer's state, before a word for customers ("software companies").
@@ -666,7 +754,8 @@ def _customers(text, ctx, frame, metrics, spans, filters) -> Reading:
         movement = frame.args.get("movement") or MOVEMENT_OF.get(previous or "", None)
     if by_metric or movement is None:
         movement = "mrr"
-    span = spans[0] if spans else (_frame_span(frame, ctx) if frame else None)
+    present = movement == "mrr" and _asks_for_now(text, ["mrr"])  # "who is our largest customer?": today
+    span = spans[0] if spans else (_frame_span(frame, ctx) if frame and not present else None)
     if span is None:
         span = TimeSpan(ctx.as_of, ctx.as_of, ctx.as_of.isoformat(), point=True) if movement == "mrr" else _default_flow_span(ctx)
     if movement != "mrr":
@@ -674,7 +763,7 @@ def _customers(text, ctx, frame, metrics, spans, filters) -> Reading:
     if not filters and frame and frame.args.get("filters"):
         filters = [dict(f) for f in frame.args["filters"]]
     single = bool(TOP_CUSTOMER.search(text)) and _top_n(text) is None
-    limit = _top_n(text) or (5 if single else 10 if movement == "mrr" else 20)
+    limit = 1 if single else _top_n(text) or (10 if movement == "mrr" else 20)
     descending = not re.search(rf"\b{LESS}\b", text)
     return Reading("customers", movement=movement, span=span, filters=filters, limit=limit, rank=(descending, limit),
                    single=single)
@@ -794,11 +883,17 @@ COUNT_OF = {"new_mrr": "new_customers", "new": "new_customers", "churned_mrr": "
 
 
 def _count_of_previous(text: str, frame: Frame | None) -> str | None:
-    """"How many customers was that?" after a movement: that movement's count."""
+    """"How many customers was that?" after a movement: that movement's count (after a count,
+    the same count)."""
+    previous = _previous_subject(text, frame)
+    return previous if previous in COUNT_OF.values() else COUNT_OF.get(previous or "")
+
+
+def _previous_subject(text: str, frame: Frame | None) -> str | None:
+    """What "that" in "how many customers was that?" points at: the last metric or movement."""
     if frame is None or not HOW_MANY_OF_THAT.search(text):
         return None
-    previous = frame.args.get("movement") if frame.tool == "list_customers" else (frame.args.get("metrics") or [None])[0]
-    return COUNT_OF.get(previous or "")
+    return frame.args.get("movement") if frame.tool == "list_customers" else (frame.args.get("metrics") or [None])[0]
 
 
 # Words any question may hold; with the data's own words, what is left of a question is off the subject.
@@ -851,7 +946,7 @@ def _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, 
         return None
     base = _frame_span(frame, ctx)
     shifted = _shifted(shift_text, base)
-    if not (metrics or spans or filters or group_by or grain or compare or shifted or
+    if not (metrics or spans or filters or group_by or grain or compare or shifted or _top_n(text) or
             re.search(r"\b(all|every|overall|total|whole|entire|everyone|everything|again|repeat|same|compare|compared|"
                       r"comparison|vs|versus|change|that|it|this)\b", text)):
         return None  # nothing in it builds on the last answer
@@ -875,7 +970,9 @@ def _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, 
     reading.compare = compare or reading.compare
     if reading.compare is None and re.search(r"\b(compare|compared|comparison|vs|versus|change)\b", text):
         reading.compare = "previous_year" if re.search(r"\byear\b", text) else "previous_period"
-    if args.get("order_by") and reading.group_by:
+    if reading.group_by and (_top_n(text) or re.search(rf"\b{MORE}\b|\b{LESS}\b", text)):
+        reading.rank = (not re.search(rf"\b{LESS}\b", text), _top_n(text))  # "top 3", "and the least?"
+    elif args.get("order_by") and reading.group_by:
         reading.rank = (args.get("descending", True), args.get("limit"))
     _fit_grain(reading, text)
     return reading

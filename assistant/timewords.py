@@ -39,6 +39,7 @@ NOT_TYPOS = {"match", "least", "most", "mean", "means", "seat", "seats", "team",
              "june", "sweet", "mouth", "fourteen", "trial", "trials", "weekly", "monthly", "yearly", "monday", "since",
              "second", "secondly", "first", "third", "tears", "wear", "here", "were", "week", "weeks", "where"}
 YEAR_RE = r"(?:19|20)\d{2}"
+SHORT_WORDLIKE = ("mar", "jun", "dec", "oct", "sep", "aug", "jan")  # short month names that are also words or names
 
 
 @dataclass(frozen=True)
@@ -146,12 +147,13 @@ def _number(text: str) -> int:
     return int(text) if text.isdigit() else NUMBER_WORDS[text]
 
 
-def _explicit_date(text: str) -> date | None:
-    # Slashed dates are read month first (12/31/2024) unless that is impossible (31/12/2024).
+def _explicit_date(text: str, day_first: bool = False) -> date | None:
+    # Slashed dates are read month first (12/31/2024) unless that is impossible (31/12/2024) or
+    # another date of the question is day first ("01/07/2025 to 30/06/2026").
+    slashed = [(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", "mdy"), (r"^(\d{1,2})/(\d{1,2})/(\d{4})$", "dmy")]
     for pattern, order in (
         (r"^(\d{4})-(\d{1,2})-(\d{1,2})$", "ymd"),
-        (r"^(\d{1,2})/(\d{1,2})/(\d{4})$", "mdy"),
-        (r"^(\d{1,2})/(\d{1,2})/(\d{4})$", "dmy"),
+        *(reversed(slashed) if day_first else slashed),
         (r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", "dmy"),
     ):
         m = re.match(pattern, text)
@@ -176,7 +178,8 @@ def _patterns():
             return fn
         return register
 
-    @add(rf"\b({YEAR_RE})\s*(?:-|–|—|to|through|thru|until)\s*({YEAR_RE})\b")
+    # "2024-2025" (words between two years are the range rule's, which knows comparisons)
+    @add(rf"\b({YEAR_RE})\s*(?:-|–|—)\s*({YEAR_RE})\b")
     def _years(m, a, f):
         first, last = year_span(int(m.group(1)), a), year_span(int(m.group(2)), a)
         if last.end < first.start:
@@ -185,8 +188,14 @@ def _patterns():
 
     @add(r"\b(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4}|\d{1,2}\.\d{1,2}\.\d{4})\b")
     def _iso(m, a, f):
-        d = _explicit_date(m.group(1))
+        day_first = any(int(first) > 12 for first in re.findall(r"\b(\d{1,2})/\d{1,2}/\d{4}\b", m.string))
+        d = _explicit_date(m.group(1), day_first)
         return TimeSpan(d, d, d.isoformat(), point=True, unit="day") if d else None
+
+    @add(rf"\b({YEAR_RE})-(\d{{1,2}})\b(?![-/.]\d)")
+    def _year_month(m, a, f):
+        month = int(m.group(2))
+        return month_span(int(m.group(1)), month, a) if 1 <= month <= 12 else None
 
     @add(rf"\b({MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+({YEAR_RE})\b")
     def _mdy(m, a, f):
@@ -204,14 +213,20 @@ def _patterns():
             return None
         return TimeSpan(d, d, d.isoformat(), point=True, unit="day")
 
-    # A day without a year is the most recent one that is not after the as-of date ("since March 15th").
-    @add(rf"\b({MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*,?\s*['\d])")
+    # A day without a year is the most recent one that is not after the as-of date ("since March
+    # 15th"). Only with an ordinal or after a word that takes a date: "Jan 25" is January 2025 and
+    # "top 5 March expansions" names no day.
+    @add(rf"\b({MONTH_RE})\s+(\d{{1,2}})(st|nd|rd|th)?\b(?!\s*,?\s*['\d])")
     def _md(m, a, f):
+        if not (m.group(3) or _takes_a_date(m)) or not _month_word(m, m.group(1)):
+            return None
         return _recent_day(MONTHS[m.group(1).lower().rstrip(".")], int(m.group(2)), a)
 
-    @add(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({MONTH_RE})(?!\s*,?\s*['\d])")
+    @add(rf"\b(\d{{1,2}})(st|nd|rd|th)?\s+(of\s+)?({MONTH_RE})(?!\s*,?\s*['\d])")
     def _dm(m, a, f):
-        return _recent_day(MONTHS[m.group(2).lower().rstrip(".")], int(m.group(1)), a)
+        if not (m.group(2) or m.group(3) or _takes_a_date(m)):
+            return None
+        return _recent_day(MONTHS[m.group(4).lower().rstrip(".")], int(m.group(1)), a)
 
     @add(r"\b(?:trailing|rolling|last|past|previous|prior)[\s-]+(?:twelve|12)[\s-]*(?:months?|mos|m)\b|\bttm\b|\bltm\b")
     def _ttm(m, a, f):
@@ -236,6 +251,17 @@ def _patterns():
         year = int(m.group(2))
         return quarter_span(year, 4, a) if m.group(1).lower() == "quarter" else month_span(year, 12, a)
 
+    # "May last year", "Q1 this year": that unit of the year named relative to the as-of date.
+    @add(rf"\b({MONTH_RE}|q[1-4]|h[12])\s+(?:of\s+)?(last|previous|prior|this|current)\s+year\b")
+    def _unit_of_relative_year(m, a, f):
+        word = m.group(1).lower().rstrip(".")
+        year = a.year - (1 if m.group(2).lower() in ("last", "previous", "prior") else 0)
+        if word[0] == "q" and word[1:].isdigit():
+            return quarter_span(year, int(word[1]), a)
+        if word[0] == "h" and word[1:].isdigit():
+            return half_span(year, int(word[1]), a)
+        return month_span(year, MONTHS[word], a)
+
     @add(r"\b(?:this|current|the current)\s+(fiscal\s+year|year|quarter|month|week|half)\b")
     def _this(m, a, f):
         unit = m.group(1).lower()
@@ -248,20 +274,12 @@ def _patterns():
             return None
         return unit_span(m.group(1).lower(), 0, a)
 
-    # "May last year", "Q1 this year": that unit of the year named relative to the as-of date.
-    @add(rf"\b({MONTH_RE}|q[1-4]|h[12])\s+(?:of\s+)?(last|previous|prior|this|current)\s+year\b")
-    def _unit_of_relative_year(m, a, f):
-        word = m.group(1).lower().rstrip(".")
-        year = a.year - (1 if m.group(2).lower() in ("last", "previous", "prior") else 0)
-        if word[0] == "q" and word[1:].isdigit():
-            return quarter_span(year, int(word[1]), a)
-        if word[0] == "h" and word[1:].isdigit():
-            return half_span(year, int(word[1]), a)
-        return month_span(year, MONTHS[word], a)
-
-    @add(r"\b(?:the\s+)?(?:past|last|previous)\s+year\s+on\s+a\s+rolling\s+basis\b|\b(?:trailing|rolling)\s+(?:year|twelve|12)\b")
-    def _rolling_year(m, a, f):
-        return trailing(12, "month", a)
+    # "the past year on a rolling basis", "rolling quarter": a trailing window, not a calendar unit.
+    @add(r"\b(?:the\s+)?(?:past|last|previous)\s+(year|quarter|month)\s+on\s+a\s+rolling\s+basis\b|"
+         r"\b(?:trailing|rolling)\s+(year|quarter|twelve|12)\b")
+    def _rolling(m, a, f):
+        unit = (m.group(1) or m.group(2)).lower()
+        return trailing({"year": 12, "twelve": 12, "12": 12, "quarter": 3, "month": 1}[unit], "month", a)
 
     @add(r"\b(?:last|previous|prior|past|most\s+recent)\s+(?:(?:full|complete|completed|whole|calendar|entire|closed)\s+){0,2}"
          r"(fiscal\s+year|year|quarter|month|week|half)\b")
@@ -296,9 +314,13 @@ def _patterns():
         year = _year(m.group(2))
         if word == "may" and year is None and not _may_is_month(m):
             return None
-        if word in ("mar", "jun", "dec", "oct", "sep", "aug", "jan") and year is None and not _preceded_by_time_word(m):
+        if word in SHORT_WORDLIKE and year is None and not _preceded_by_time_word(m):
             return None
         return month_span(year or recent_month(MONTHS[word], a), MONTHS[word], a)
+
+    @add(rf"\b(?:cy|calendar\s+year)\s*('?\d{{2}}\b|{YEAR_RE})")
+    def _calendar_year(m, a, f):
+        return year_span(_year(m.group(1)), a)
 
     @add(rf"\b(?:fy|fiscal\s+(?:year\s+)?)\s*('?\d{{2}}\b|{YEAR_RE})")
     def _fiscal(m, a, f):
@@ -363,6 +385,23 @@ def time_words(text: str) -> str:
     return "".join(out)
 
 
+def _takes_a_date(m: re.Match) -> bool:
+    """After a word that takes a date ("since March 15"), or first of a range of days ("Feb 1 to Apr 30")."""
+    before = m.string[: m.start()].lower().rstrip()
+    after = m.string[m.end():].lower()
+    return bool(re.search(r"\b(on|since|from|until|till|through|to|between|and|by|as of|before|after|starting|ending|"
+                          r"ended|effective|over|during)$", before)
+                or re.match(rf"\s*(to|through|thru|until|-|–|and)\s+({MONTH_RE}\s+\d|\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{MONTH_RE})", after))
+
+
+def _month_word(m: re.Match, word: str) -> bool:
+    """A month name that is also a word ("may", "mar") counts as one only where it reads as a month."""
+    word = word.lower().rstrip(".")
+    if word == "may":
+        return _may_is_month(m)
+    return word not in SHORT_WORDLIKE or _preceded_by_time_word(m)
+
+
 def _may_is_month(m: re.Match) -> bool:
     """"May" is the month unless it reads as the verb: after a subject ("it may") or before
     what follows the verb ("may I", "may be")."""
@@ -373,7 +412,7 @@ def _may_is_month(m: re.Match) -> bool:
     if re.search(r"\b(i|we|you|he|she|it|they|this|that|which|who|what|there|how|numbers?|values?|results?|data|one)$", before):
         return False
     return not re.match(r"(i|we|you|he|she|it|they|be|have|not|also|well|need|want|see|ask|get|show|help|happen|change|"
-                        r"affect|include|contain|differ|vary|look|seem|come|go|become|i|mean)\b", after)
+                        r"affect|include|contain|differ|vary|look|seem|come|go|become|mean)\b", after)
 
 
 def _preceded_by_time_word(m: re.Match) -> bool:
@@ -418,8 +457,12 @@ def _carry_years(text: str, found, as_of: date):
         s2, e2, b = out[i + 1]
         between = text[e1:s2].lower()
         explicit_year = re.search(YEAR_RE + r"|'\d{2}", text[s1:e1])
-        if a.unit in ("month", "quarter") and b.unit == a.unit and not explicit_year and re.fullmatch(r"\s*(and|to|through|until|thru|-|–|—)\s*", between):
-            if a.unit == "month":
+        if a.unit in ("day", "month", "quarter") and b.unit == a.unit and not explicit_year and re.fullmatch(r"\s*(and|to|through|until|thru|-|–|—)\s*", between):
+            if a.unit == "day":  # "1 January to 31 December 2025"
+                year = b.start.year if (a.start.month, a.start.day) <= (b.start.month, b.start.day) else b.start.year - 1
+                moved = date(year, a.start.month, min(a.start.day, month_end(date(year, a.start.month, 1)).day))
+                new = TimeSpan(moved, moved, moved.isoformat(), point=True, unit="day")
+            elif a.unit == "month":
                 start_month = a.start.month
                 year = b.start.year if start_month <= b.start.month else b.start.year - 1
                 new = month_span(year, start_month, as_of)
@@ -437,15 +480,16 @@ def _combine(text: str, found, as_of: date) -> list[TimeSpan]:
     i = 0
     while i < len(found):
         s, e, span = found[i]
-        before = text[max(0, s - 30):s].lower()
+        before = text[max(0, s - 40):s].lower()
         if i + 1 < len(found):
             s2, e2, nxt = found[i + 1]
             between = text[e:s2].lower()
-            # "Compare X in Q3 to Q4" compares two periods; "from the start of February through the end of April" is one.
-            compared = re.search(r"\bcompar\w*\b", text[:s].lower()) and not re.search(r"(between|from)\s+(the\s+)?$", before)
+            opened = re.search(r"(between|from)\s+(the\s+)?((start|beginning)\s+of\s+(the\s+)?)?$", before)
+            joiner = between.split()[0] if between.split() else ""
+            # "Compare X in Q3 to Q4" compares two periods; "January through March" and "from ... to ..." are one.
+            compared = joiner in ("to", "and") and not opened and re.search(r"\bcompar\w*\b", text[:s].lower())
             if re.fullmatch(r"\s*(and|to|through|until|thru|-|–|—)\s*((the\s+)?(end|close)\s+of\s+(the\s+)?)?", between) and (
-                re.search(r"(between|from)\s+(the\s+)?((start|beginning)\s+of\s+(the\s+)?)?$", before)
-                or between.split()[0] in ("to", "through", "thru", "-", "–", "—", "until")
+                opened or joiner in ("to", "through", "thru", "-", "–", "—", "until")
             ) and not compared:
                 start, end = span.start, min(nxt.end, as_of)
                 if end >= start:
@@ -456,6 +500,8 @@ def _combine(text: str, found, as_of: date) -> list[TimeSpan]:
         window = WINDOW_ENDING.search(before)
         if window:
             span = _window_ending(window, min(span.end, as_of), span.position)
+        elif re.search(r"\bfrom\s+the\s+(start|beginning)\s+(to|until|through)\s+(the\s+)?end\s+of\s+(the\s+)?$", before):
+            pass  # "from the start to the end of Q1": the whole of it
         elif re.search(r"\bsince\s+(the\s+)?((start|beginning)\s+of\s+(the\s+)?)?$|\bfrom\s+the\s+(start|beginning)\s+of\s+(the\s+)?$", before) \
                 or re.match(r"\s*(to date|till date|until date|up to date|to this day)\b", after):
             span = TimeSpan(span.start, as_of, _label_range(span.start, as_of), position=span.position)

@@ -76,7 +76,8 @@ QUESTION_SLIPS = {"whats": "what is", "wats": "what is", "wat": "what", "wht": "
                   "hw": "how", "hwo": "how", "hows": "how is", "whos": "who is", "wich": "which", "whcih": "which",
                   # and business shorthand
                   "biz": "business", "rev": "revenue", "cust": "customer", "custs": "customers", "acct": "account",
-                  "accts": "accounts", "avg": "average", "num": "number", "pct": "percent", "amt": "amount"}
+                  "accts": "accounts", "avg": "average", "num": "number", "pct": "percent", "amt": "amount",
+                  "exp": "expansion", "seg": "segment", "ent": "enterprise"}
 
 
 def normalize(text: str) -> str:

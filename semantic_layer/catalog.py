@@ -97,6 +97,10 @@ class Catalog(BaseModel):
             return False
         return all(self.is_flow(c.name) for c in expression.find_all(exp.Column) if c.name not in EXPRESSION_SETTINGS)
 
+    def at_period_end(self, name: str) -> bool:
+        """True for a stock (MRR, ARPA) or LTV: a range's value is its last period's value."""
+        return all(m.kind == "trailing_churn" or (m.kind == "stock" and m.at == "end") for m in self.measures_of(name))
+
     def measures_of(self, name: str) -> list[Measure]:
         """The measures a metric is computed from: its inputs."""
         if name in self.measures:

@@ -213,6 +213,17 @@ def test_data_values_never_change_what_is_computed(dataset):
     assert {r["name"] for r in listed.table} == {evil, "Plain Co"}
 
 
+def test_customer_names_that_read_as_metrics_or_periods_are_not_filters(dataset):
+    ds = dataset([sub("C1", "2025-01-01", amount=100), sub("C2", "2025-01-01", amount=250), sub("C3", "2025-01-01", amount=50)],
+                 customers=[{"customer_id": "C1", "name": "Expansion Revenue"}, {"customer_id": "C2", "name": "Last Quarter"},
+                            {"customer_id": "C3", "name": "Plain Co"}])
+    analyst = Analyst(ds.engine, as_of=date(2025, 6, 30), backend=Backend("offline"))
+    mrr = analyst.ask("What was MRR last quarter?")
+    assert mrr.value == pytest.approx(400) and not mrr.tool_calls[0].args.get("filters")
+    expansion = analyst.ask("What was expansion revenue last quarter?")
+    assert expansion.tool_calls[0].args["metrics"] == ["expansion_mrr"] and not expansion.tool_calls[0].args.get("filters")
+
+
 def test_cli_ask_json(acme_db):
     result = CliRunner().invoke(main, ["ask", "What is our MRR?", "--db", str(acme_db), "--as-of", "2026-06-30", "--json",
                                        "--model", "offline"])
@@ -353,6 +364,23 @@ def direct(acme, metric, start, end, **where):
     ("What MRR did we gain from customers adding seats last month?", "seat_expansion_mrr", "2026-05-01", "2026-05-31", {}),
     ("For the board deck I need trailing-twelve-month net new MRR.", "net_new_mrr", "2025-07-01", "2026-06-30", {}),
     ("gross mrr churn rate lst qtr?", "gross_mrr_churn_rate", "2026-01-01", "2026-03-31", {}),
+    # a fifth round: metrics described by what they measure, shorthand, day-first dates
+    ("What is the annualised recurring revenue, i.e. twelve times MRR, as of 30 June 2026?", "arr", "2026-06-30",
+     "2026-06-30", {}),
+    ("At 31/03/2026, what was the mean monthly recurring revenue per paying account?", "arpa", "2026-03-31", "2026-03-31", {}),
+    ("exp MRR last qtr", "expansion_mrr", "2026-01-01", "2026-03-31", {}),
+    ("For May 2026, how much extra recurring revenue was added by existing customers increasing what they pay?",
+     "expansion_mrr", "2026-05-01", "2026-05-31", {}),
+    ("During the 1st quarter of 2026, how much recurring revenue was lost from customers who stayed but reduced what they pay?",
+     "contraction_mrr", "2026-01-01", "2026-03-31", {}),
+    ("For the calendar year 2025, what percentage of opening MRR was retained, excluding any expansion?", "grr",
+     "2025-01-01", "2025-12-31", {}),
+    ("For the 1st quarter of 2026, how many dollars of MRR were gained for every dollar lost?", "quick_ratio",
+     "2026-01-01", "2026-03-31", {}),
+    ("Between 01/02/2026 and 30/04/2026, how much expansion MRR did we book?", "expansion_mrr", "2026-02-01", "2026-04-30", {}),
+    ("cross-sell MRR CY2025", "cross_sell_mrr", "2025-01-01", "2025-12-31", {}),
+    ("Since we launched the new add-on bundle at the start of last month, I'd like to know how much expansion revenue we got "
+     "in May 2026.", "expansion_mrr", "2026-05-01", "2026-05-31", {}),
 ])
 def test_kinds_of_wording(analyst, acme, question, metric, start, end, where):
     answer = analyst.ask(question)
@@ -361,7 +389,8 @@ def test_kinds_of_wording(analyst, acme, question, metric, start, end, where):
 
 
 @pytest.mark.parametrize("question", ["wat is expansion mrr", "whats expansion mrr", "wat is NRR", "What means expansion MRR exactly?",
-                                      "Board members asked how we compute NRR. Can you walk me through the calculation?"])
+                                      "Board members asked how we compute NRR. Can you walk me through the calculation?",
+                                      "def: expansion MRR", "NRR calc methodology?"])
 def test_hurried_definitions(analyst, question):
     answer = analyst.ask(question)
     assert answer.value is None and answer.tool_calls[0].name == "describe_metric"
@@ -427,3 +456,56 @@ def test_a_clarifying_question_keeps_the_filters(analyst):
     assert asked.clarification["options"][0] == "Churned MRR in Q1 2026 for segment Enterprise"
     picked = analyst.ask("1", thread)
     assert picked.tool_calls[0].args["filters"] == [{"dimension": "segment", "op": "eq", "values": ["Enterprise"]}]
+
+
+def test_review_findings_on_conversations(analyst, acme):
+    """What a code review found the planner got wrong after the held-out rounds' changes."""
+    thread = analyst.new_thread()
+    analyst.ask("What is our MRR?", thread)
+    assert analyst.ask("What was new MRR?", thread).period == {"start": "2026-06-01", "end": "2026-06-30"}  # not that day
+    thread = analyst.new_thread()
+    analyst.ask("expansion MRR last quarter by segment", thread)
+    analyst.ask("and by country", thread)
+    top = analyst.ask("top 3", thread)
+    assert (top.tool_calls[0].args["group_by"], top.tool_calls[0].args["limit"]) == (["country"], 3)
+    who = analyst.ask("how many customers was that?", thread)  # no metric counts expanding customers: who they are
+    assert (who.tool_calls[0].name, who.tool_calls[0].args["movement"]) == ("list_customers", "expansion")
+    thread = analyst.new_thread()
+    analyst.ask("new MRR in 2025", thread)
+    largest = analyst.ask("Who is our largest customer in Germany?", thread)
+    assert largest.period == {"start": "2026-06-30", "end": "2026-06-30"}
+
+
+@pytest.mark.parametrize("question, metrics, periods", [
+    ("Expansion in Q1 2026 vs. expansion in Q4 2025", ["expansion_mrr"], ("2026-01-01", "2025-10-01")),
+    ("What was NRR in 2025? And GRR?", ["nrr", "grr"], ("2025-01-01", None)),
+    ("What's the total MRR of customers who churned in May 2026?", ["churned_mrr"], ("2026-05-01", None)),
+])
+def test_review_findings_on_sentences(analyst, question, metrics, periods):
+    args = analyst.ask(question).tool_calls[0].args
+    assert (args["metrics"], args["start"], args.get("compare_start")) == (metrics, *periods)
+
+
+def test_lists_have_no_headline_and_one_customer_does(analyst):
+    assert analyst.ask("which customers churned in May?").value is None
+    plural = analyst.ask("Who are the biggest accounts in the enterprise segment?")
+    assert plural.tool_calls[0].args["limit"] > 1 and plural.value is None
+    assert analyst.ask("What was our best customer retention rate in 2025?").clarification is not None
+
+
+def test_a_rate_by_period_is_headlined_for_the_whole_range(analyst, acme):
+    answer = analyst.ask("NRR by quarter in 2025")
+    assert answer.value == pytest.approx(direct(acme, "nrr", "2025-01-01", "2025-12-31"))
+    assert len(answer.table) == 4 and len(answer.sql) == 2  # the series, and the range's own query
+
+
+def test_opening_mrr_is_said_on_its_day(analyst):
+    answer = analyst.ask("What MRR did we start 2026 with?")
+    assert "on 2025-12-31, the day before 2026-01-01" in answer.answer
+
+
+def test_misspelt_values_and_renamed_columns_are_not_said_missing(analyst, dataset):
+    assert "Nothing in the data" not in analyst.ask("expansion in Germny").answer
+    ds = dataset([sub("A", "2025-01-01", amount=100)], customers=[{"customer_id": "A", "region": "EMEA"}])
+    answer = Analyst(ds.engine, as_of=date(2025, 6, 30), backend=Backend("offline")).ask("MRR by region")
+    assert answer.tool_calls[0].args["group_by"] == ["region"] and "has no" not in answer.answer

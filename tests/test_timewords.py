@@ -85,6 +85,18 @@ MID_MONTH = date(2026, 5, 14)
     ("Looking at Q1 2026 health", AS_OF, "2026-01-01", "2026-03-31"),
     ("trailing-twelve-month net new MRR", AS_OF, "2025-07-01", "2026-06-30"),
     ("for FY2025 numbers, the full year 2025", AS_OF, "2025-01-01", "2025-12-31"),
+    ("cross-sell MRR CY2025", AS_OF, "2025-01-01", "2025-12-31"),
+    ("expansion 2026-05", AS_OF, "2026-05-01", "2026-05-31"),
+    ("between 01/02/2026 and 30/04/2026", AS_OF, "2026-02-01", "2026-04-30"),
+    ("01/07/2025 to 30/06/2026", AS_OF, "2025-07-01", "2026-06-30"),
+    ("measured over 1 January to 31 December 2025", AS_OF, "2025-01-01", "2025-12-31"),
+    ("from the start to the end of the 1st quarter of 2026", AS_OF, "2026-01-01", "2026-03-31"),
+    ("new MRR in Jan 25", AS_OF, "2025-01-01", "2025-01-31"),
+    ("churn for Mar 26", AS_OF, "2026-03-01", "2026-03-31"),
+    ("top 5 March expansions", AS_OF, "2026-03-01", "2026-03-31"),
+    ("In March 3 enterprise customers churned", AS_OF, "2026-03-01", "2026-03-31"),
+    ("Q1 this year", AS_OF, "2026-01-01", "2026-03-31"),
+    ("last quarter on a rolling basis", AS_OF, "2026-04-01", "2026-06-30"),
 ])
 def test_time_words(text, as_of, start, end):
     spans = find_periods(text, as_of)
@@ -99,9 +111,17 @@ def test_may_against_another_period():
     assert [s.start.isoformat() for s in spans] == ["2026-05-01", "2025-05-01"]
 
 
-def test_compare_a_to_b_is_two_periods():
-    spans = find_periods("Compare expansion MRR in Q3 2025 to Q4 2025", AS_OF)
-    assert [s.start.isoformat() for s in spans] == ["2025-07-01", "2025-10-01"]
+@pytest.mark.parametrize("text, periods", [
+    ("Compare expansion MRR in Q3 2025 to Q4 2025", [("2025-07-01", "2025-09-30"), ("2025-10-01", "2025-12-31")]),
+    ("Compare new MRR 2024 to 2025", [("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31")]),
+    ("compare expansion for January through March 2026 with 2025", [("2026-01-01", "2026-03-31"), ("2025-01-01", "2025-12-31")]),
+    ("Compare churn Jan - Mar 2026 vs 2025", [("2026-01-01", "2026-03-31"), ("2025-01-01", "2025-12-31")]),
+    ("Compare new MRR from the start of February through the end of April 2026 with last year",
+     [("2026-02-01", "2026-04-30"), ("2025-01-01", "2025-12-31")]),
+    ("expansion dec 2025 vs dec 24", [("2025-12-01", "2025-12-31"), ("2024-12-01", "2024-12-31")]),
+])
+def test_compare_a_to_b_is_two_periods_a_range_is_one(text, periods):
+    assert [(s.start.isoformat(), s.end.isoformat()) for s in find_periods(text, AS_OF)] == periods
 
 
 def test_two_periods_in_order():
@@ -110,7 +130,7 @@ def test_two_periods_in_order():
 
 
 @pytest.mark.parametrize("text", ["marketing spend", "what may happen", "the mar file", "dec values", "it may be churn",
-                                  "may I ask about churn"])
+                                  "may I ask about churn", "Top 10 may be enterprise"])
 def test_words_that_are_not_times(text):
     assert find_periods(text, AS_OF) == []
 

@@ -36,8 +36,9 @@ def list_customers(engine: Engine, args) -> tuple[str, dict]:
     currency = engine.settings.reporting_currency
     when = f"on {args.end}" if args.movement == "mrr" else f"{args.start}..{args.end}"
     computation = Computation(
-        # The list is a ranking; its headline is the first customer's amount ("top customer by expansion").
-        tool="list_customers", title=f"Customers by {label}", value=rows[0]["amount"] if rows else None, unit=currency,
+        # One customer asked for ("our top customer by expansion") is the headline; a list has none.
+        tool="list_customers", title=f"Customers by {label}", value=rows[0]["amount"] if rows and args.limit == 1 else None,
+        unit=currency,
         period=Period(start=args.start, end=args.end),
         formula=(f"each customer's MRR on {args.end}" if args.movement == "mrr"
                  else f"each customer's sum of {label} movements dated in the period"),

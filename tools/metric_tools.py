@@ -57,21 +57,28 @@ def _inputs(engine: Engine, result: QueryResult) -> list[dict]:
     return inputs
 
 
-def _headline(engine: Engine, result: QueryResult, main: Metric, ranked: bool) -> float | None:
+def _headline(engine: Engine, result: QueryResult, main: Metric, ranked: bool) -> tuple[float | None, str | None]:
+    """The answer's number, and the SQL of the extra query when the number needed one."""
     rows = result.rows
     if not rows:
-        return None
+        return None, None
     if ranked:
-        return rows[0][main.name]
+        return rows[0][main.name], None
     flow = engine.catalog.is_flow(main.name)
     if result.query.group_by:
         if main.type == "ratio" or main.name in ("arpa", "ltv") or not (flow or main.unit in ("currency", "count")):
-            return None
+            return None, None
         last = rows if flow else [r for r in rows if r["period_start"] == rows[-1]["period_start"]]
-        return sum(r[main.name] or 0 for r in last)
+        return sum(r[main.name] or 0 for r in last), None
     if len(rows) == 1:
-        return rows[0][main.name]
-    return sum(r[main.name] or 0 for r in rows) if flow else rows[-1][main.name]
+        return rows[0][main.name], None
+    if flow:
+        return sum(r[main.name] or 0 for r in rows), None
+    if engine.catalog.at_period_end(main.name):
+        return rows[-1][main.name], None
+    # A rate over the whole range (NRR for 2025) is none of its periods' rates: compute it for the range.
+    whole = engine.run(result.query.model_copy(update={"grain": None}))
+    return whole.rows[0][main.name], whole.sql
 
 
 def _chart(engine: Engine, result: QueryResult, main: Metric) -> Chart | None:
@@ -118,7 +125,7 @@ def query_metrics(engine: Engine, args) -> tuple[str, dict]:
     result = engine.run(query, with_measures=True)
     main = engine.catalog.get(args.order_by or args.metrics[0])
     ranked = bool(args.order_by and args.group_by)
-    value = _headline(engine, result, main, ranked)
+    value, whole_sql = _headline(engine, result, main, ranked)
     unit = unit_of(main, engine.settings.reporting_currency)
     computation = Computation(
         tool="query_metrics",
@@ -126,7 +133,7 @@ def query_metrics(engine: Engine, args) -> tuple[str, dict]:
         value=value, unit=unit, metric=main.name,
         period=Period(start=args.start, end=args.end),
         formula="; ".join(m.formula for m in result.metrics),
-        sql=[result.sql],
+        sql=[result.sql] + ([whole_sql] if whole_sql else []),
         table=jsonable(_result_rows(result)),
         chart=_chart(engine, result, main),
     )
