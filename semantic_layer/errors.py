@@ -36,6 +36,13 @@ class ImportRejected(Exception):
         )
 
 
+def not_utf8(file: str, exc: UnicodeDecodeError) -> ImportRejected:
+    """A file in another encoding; UTF-16 (what Excel's 'Unicode text' and PowerShell's `>` write) is named."""
+    utf16 = isinstance(exc.object, bytes) and exc.object[:2] in (b"\xff\xfe", b"\xfe\xff")
+    hint = "; it looks like UTF-16: save it as UTF-8" if utf16 else "; save it as UTF-8"
+    return ImportRejected([ImportProblem(file, None, None, f"not UTF-8 text ({exc.reason}){hint}")])
+
+
 def _position(where: str | None) -> int:
     """12 for "line 12" or "row 12"; problems of a whole file come first."""
     number = (where or "").rpartition(" ")[2]

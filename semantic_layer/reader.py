@@ -15,7 +15,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from .canonical import TABLES
-from .errors import ImportProblem, ImportRejected
+from .errors import ImportProblem, ImportRejected, not_utf8
 
 SUFFIXES = (".csv", ".parquet")
 # The system allocator gives freed memory back; pyarrow's default one keeps it, which would add
@@ -169,7 +169,7 @@ def _read_csv(kind: str, path: Path) -> RawTable:
                     value = value.strip()
                     column.append(value if value else None)
     except UnicodeDecodeError as exc:
-        raise ImportRejected([ImportProblem(name, None, None, f"not UTF-8 text ({exc.reason})")])
+        raise not_utf8(name, exc)
     except csv.Error as exc:
         raise ImportRejected([ImportProblem(name, f"line {reader.line_num}", None, f"unreadable CSV: {exc}")])
     if problems:

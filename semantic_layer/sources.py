@@ -138,12 +138,16 @@ def _at_most_one(exports: list[Path], what: str) -> Path | None:
 
 
 def _holds_stripe_objects(path: Path) -> bool:
+    """Whether a .json file of a folder is for the Stripe reader. One that is not UTF-8 (PowerShell's
+    `>` writes UTF-16) goes to the reader too, which says what is wrong, rather than being passed over."""
     try:
         with path.open("rb") as handle:
-            head = handle.read(_SNIFFED).decode("utf-8", errors="replace")
+            raw = handle.read(_SNIFFED)
     except OSError:
         return True  # let the reader say why it cannot be read
-    return bool(_STRIPE_OBJECT.search(head))
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")) or b"\x00" in raw:
+        return True
+    return bool(_STRIPE_OBJECT.search(raw.decode("utf-8", errors="replace")))
 
 
 def _passed_over(seen: _Seen) -> list[str]:

@@ -9,8 +9,8 @@ observations become canonical rows, one per period with a fixed price, plan, qua
 discount, whose `_loc` names the Stripe object they came from ("invoice in_1, line il_2").
 
 Changes not invoiced yet come from pending invoice items, else from the subscription's current
-items. The data ends with the export's last recorded moment: what Stripe has scheduled after it
-(a cancellation at a period end, a coupon's end) has not happened yet and is left out.
+items. What Stripe has scheduled (a cancellation at a period end or at cancel_at, a coupon's end)
+is kept, also when it lies after the export (issue 5); a trial ending after it stays a trial.
 
 Not MRR (rulebook §2), so not imported: tax (a tax-inclusive price is reduced by its tax),
 one-off invoice items, metered (usage) prices, credit notes and refunds.

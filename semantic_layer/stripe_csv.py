@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .errors import ImportProblem, ImportRejected
+from .errors import ImportProblem, ImportRejected, not_utf8
 from .reader import RawTable
 from .raw_tables import customer_table, subscription_table
 
@@ -215,7 +215,7 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
             header = [h.strip() for h in next(reader, [])]
             return header, [(reader.line_num, values) for values in reader if values and values != [""]]
     except UnicodeDecodeError as exc:
-        raise ImportRejected([ImportProblem(path.name, None, None, f"not UTF-8 text ({exc.reason})")])
+        raise not_utf8(path.name, exc)
     except csv.Error as exc:
         raise ImportRejected([ImportProblem(path.name, None, None, f"unreadable CSV: {exc}")])
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ImportProblem, ImportRejected
+from .errors import ImportProblem, ImportRejected, not_utf8
 from .stripe_shape import shape_problems
 
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -80,7 +80,7 @@ def _json_values(path: Path) -> list[tuple[object, int]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportRejected([ImportProblem(name, None, None, f"not UTF-8 text ({exc.reason})")])
+        raise not_utf8(name, exc)
     except OSError as exc:
         raise ImportRejected([ImportProblem(name, None, None, f"cannot be read: {exc.strerror}")])
     decoder = json.JSONDecoder()

@@ -228,3 +228,10 @@ def test_a_file_with_another_delimiter_is_named_as_such(stored, delimiter, words
     assert (f"subscriptions.csv, line 1, column customer_id: required column is missing: the columns look "
             f"separated by {words}, not commas") in message
     assert "1 problem)" in message  # one hint, not every required column as missing
+
+
+def test_a_utf16_file_is_named_as_such(stored):
+    db, folder = stored
+    path = folder / "subscriptions.csv"
+    path.write_text(path.read_text(), encoding="utf-16")
+    assert "subscriptions.csv: not UTF-8 text (invalid start byte); it looks like UTF-16: save it as UTF-8" in _rejected(db, folder)

@@ -813,3 +813,12 @@ def test_formats_are_not_mixed(tmp_path):
         import_paths(tmp_path / "x.duckdb", [FIX / "trials", FIX / "dashboard" / "subscriptions.csv"])
     with pytest.raises(ImportRejected, match="not a file analyst import reads"):
         import_paths(tmp_path / "x.duckdb", [FIX / "trials", FIX / "build_fixtures.py"])
+
+
+def test_a_utf16_stripe_file_in_a_folder_is_reported_not_passed_over(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIX / "intervals", folder)
+    subscriptions = folder / "subscriptions.json"
+    subscriptions.write_text(subscriptions.read_text(), encoding="utf-16")  # as PowerShell's > writes it
+    with pytest.raises(ImportRejected, match="subscriptions.json: not UTF-8 text .*it looks like UTF-16"):
+        load(tmp_path, folder)
