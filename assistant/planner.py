@@ -19,14 +19,12 @@ HELP = (
 )
 
 
-# The components of a bridge step, as the tool names them and as the answer says them; together
-# they add up to the step.
+# The components of a bridge step as the tool names them; together they add up to the step.
 BRIDGE_PARTS = {
-    "Expansion": [("upgrades", "upgrades"), ("cross-sells", "cross-sells"), ("seat expansion", "seats"),
-                  ("discounts ending / price increases", "discounts ending / price increases")],
-    "Contraction": [("downgrades", "downgrades"), ("removed items", "removed items"), ("seat contraction", "seats"),
-                    ("new discounts / price cuts", "new discounts / price cuts")],
+    "Expansion": ["upgrades", "cross-sells", "seat expansion", "discounts ending / price increases"],
+    "Contraction": ["downgrades", "removed items", "seat contraction", "new discounts / price cuts"],
 }
+SAID_AS = {"seat expansion": "seats", "seat contraction": "seats"}  # inside "Expansion (...)" the step says the rest
 
 
 @dataclass
@@ -250,7 +248,8 @@ class Planner:
             lines.append(f"- {name}: {sign}{self._fmt(abs(amount), 'mrr', unit)}")
             parts = BRIDGE_PARTS.get(name)
             if parts:
-                lines.append("  (" + ", ".join(f"{word} {self._fmt(abs(steps[key]), 'mrr', unit)}" for key, word in parts) + ")")
+                lines.append("  (" + ", ".join(f"{SAID_AS.get(key, key)} {self._fmt(abs(steps[key]), 'mrr', unit)}"
+                                               for key in parts) + ")")
         net = steps["New"] + steps["Reactivation"] + steps["Expansion"] + steps["Contraction"] + steps["Churn"]
         lines.append("")
         lines.append(f"Net new MRR (fx excluded): {'+' if net >= 0 else '-'}{self._fmt(abs(net), 'mrr', unit)}.")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from semantic_layer.periods import add_months, bucket_start, month_end, next_bucket, previous_period, previous_year
+from semantic_layer.periods import add_months, bucket_start, month_end, next_bucket, previous_period, previous_year, unit_of
 
 MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
@@ -539,28 +539,9 @@ def shift(span: TimeSpan, how: str) -> TimeSpan:
     return TimeSpan(moved.start, moved.end, unit_label(moved.start, moved.end, span.unit), point=span.point, unit=span.unit)
 
 
-def unit_of(start: date, end: date) -> str | None:
-    """The calendar unit that start..end is exactly, if any."""
-    if start == end:
-        return "day"
-    if start.day == 1 and end == month_end(start):
-        return "month"
-    if start.day == 1 and start.month % 3 == 1 and end == month_end(date(start.year, start.month + 2, 1)):
-        return "quarter"
-    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
-        return "year"
-    if start.day == 1 and start.month in (1, 7) and end == month_end(date(start.year, start.month + 5, 1)):
-        return "half"
-    return None
-
-
 def unit_label(start: date, end: date, unit: str | None) -> str:
-    if unit == "month" and start.day == 1 and end == month_end(start):
-        return start.strftime("%B %Y")
-    if unit == "quarter" and start.day == 1 and start.month % 3 == 1 and end == month_end(add_months(start, 2)):
-        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
-    if unit == "year" and (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
-        return str(start.year)
+    if unit in ("month", "quarter", "year") and unit_of(start, end) == unit:
+        return {"month": f"{start:%B %Y}", "quarter": f"Q{(start.month - 1) // 3 + 1} {start.year}", "year": str(start.year)}[unit]
     if start == end:
         return start.isoformat()
     return _label_range(start, end)

@@ -106,3 +106,18 @@ def previous_year(start: date, end: date) -> Period:
     if _whole_months(start, end):
         return Period(add_months(start, -12), month_end(add_months(end, -12)))
     return Period(_minus_year(start), _minus_year(end))
+
+
+def unit_of(start: date, end: date) -> str | None:
+    """The calendar unit that start..end is exactly, if any."""
+    if start == end:
+        return "day"
+    if start.day == 1 and end == month_end(start):
+        return "month"
+    if start.day == 1 and start.month % 3 == 1 and end == month_end(add_months(start, 2)):
+        return "quarter"
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return "year"
+    if start.day == 1 and start.month in (1, 7) and end == month_end(add_months(start, 5)):
+        return "half"
+    return None

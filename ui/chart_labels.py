@@ -8,7 +8,7 @@ stock (NRR on 2025-09-30 in the text) at 2025-07-01 and ticked three months as "
 from datetime import date
 
 from semantic_layer.catalog import load_catalog
-from semantic_layer.periods import add_months, month_end
+from semantic_layer.periods import unit_of
 
 PERIOD_KEY = "period_start"  # the x of a series over periods
 SPAN_KEY = "period"  # the x of a comparison's bars: "start..end"
@@ -38,12 +38,5 @@ def calendar_label(start: str, end: str) -> str | None:
     """"Jan 2026", "Q3 2025" or "2025" for a whole calendar month, quarter or year: it names
     the period whether the text gives its last day (a stock) or its two ends (a flow)."""
     first, last = date.fromisoformat(start), date.fromisoformat(end)
-    if first.day != 1:
-        return None
-    if last == month_end(first):
-        return f"{first:%b %Y}"
-    if first.month % 3 == 1 and last == month_end(add_months(first, 2)):
-        return f"Q{first.month // 3 + 1} {first.year}"
-    if first.month == 1 and last == date(first.year, 12, 31):
-        return str(first.year)
-    return None
+    return {"month": f"{first:%b %Y}", "quarter": f"Q{(first.month - 1) // 3 + 1} {first.year}",
+            "year": str(first.year)}.get(unit_of(first, last))
