@@ -498,7 +498,8 @@ def _comparison(text: str) -> tuple[str | None, str]:
     ]
     for pattern, how in patterns:
         m = re.search(pattern, text)
-        # "NRR over last year" is a period; "growth over last year" compares with it.
+        # "NRR over last year" and "how much did MRR grow over the previous quarter" name a period;
+        # "expansion up over last quarter" compares with it.
         if m and m.group(0).startswith("over") and (re.match(r"over\s+the\s+last", m.group(0)) or not CHANGE_WORDS.search(text)):
             continue
         if m:
@@ -506,8 +507,8 @@ def _comparison(text: str) -> tuple[str | None, str]:
     return None, text
 
 
-CHANGE_WORDS = re.compile(r"\b(grow|grew|growth|increase\w*|decrease\w*|chang\w*|up|down|better|worse|improv\w*|declin\w*|"
-                          r"rise|rose|fell|fall|drop\w*)\b")
+CHANGE_WORDS = re.compile(r"\b(increase\w*|decrease\w*|chang\w*|up|down|better|worse|improv\w*|declin\w*|"
+                          r"rise|rose|fell|fall|drop\w*)\b")  # growth is a metric of its own (mrr_growth_rate)
 
 
 def _asks_change(text: str) -> bool:

@@ -416,12 +416,13 @@ def _may_is_month(m: re.Match) -> bool:
 
 
 def _preceded_by_time_word(m: re.Match) -> bool:
-    """Short month names that are also words ("mar", "dec") count only after a time preposition
-    or before a range to another month ("Mar-May")."""
+    """Short month names that are also words ("mar", "dec") count only after a time preposition,
+    in a list or range of months ("Feb, Mar, Apr", "Mar-May")."""
     before = m.string[: m.start()].lower().rstrip()
     after = m.string[m.end():].lower()
     return bool(re.search(r"(in|of|for|during|since|from|between|and|to|through|until|end|last|this)$", before)
-                or re.match(r"\s*(-|–|—|to|through|and)\s*" + MONTH_RE, after))
+                or re.search(MONTH_RE + r"\s*[,&]$", before)
+                or re.match(r"\s*(-|–|—|to|through|and|,|&)\s*" + MONTH_RE, after))
 
 
 PATTERNS = _patterns()
@@ -457,7 +458,7 @@ def _carry_years(text: str, found, as_of: date):
         s2, e2, b = out[i + 1]
         between = text[e1:s2].lower()
         explicit_year = re.search(YEAR_RE + r"|'\d{2}", text[s1:e1])
-        if a.unit in ("day", "month", "quarter") and b.unit == a.unit and not explicit_year and re.fullmatch(r"\s*(and|to|through|until|thru|-|–|—)\s*", between):
+        if a.unit in ("day", "month", "quarter") and b.unit == a.unit and not explicit_year and re.fullmatch(r"\s*(,|and|, and|&|to|through|until|thru|-|–|—)\s*", between):
             if a.unit == "day":  # "1 January to 31 December 2025"
                 year = b.start.year if (a.start.month, a.start.day) <= (b.start.month, b.start.day) else b.start.year - 1
                 moved = date(year, a.start.month, min(a.start.day, month_end(date(year, a.start.month, 1)).day))
@@ -480,6 +481,12 @@ def _combine(text: str, found, as_of: date) -> list[TimeSpan]:
     i = 0
     while i < len(found):
         s, e, span = found[i]
+        run = _listed_run(text, found, i)
+        if run > 2:  # "February, March and April of 2026": the three months, one period
+            last = found[i + run - 1][2]
+            spans.append(TimeSpan(span.start, last.end, _label_range(span.start, last.end), position=span.position))
+            i += run
+            continue
         before = text[max(0, s - 40):s].lower()
         if i + 1 < len(found):
             s2, e2, nxt = found[i + 1]
@@ -516,6 +523,18 @@ def _combine(text: str, found, as_of: date) -> list[TimeSpan]:
         spans.append(span)
         i += 1
     return spans
+
+
+def _listed_run(text: str, found, i: int) -> int:
+    """How many months or quarters from found[i] on are listed one after the other ("A, B and C")."""
+    n = 1
+    while i + n < len(found):
+        (_, e, a), (s2, _, b) = found[i + n - 1], found[i + n]
+        if not (a.unit in ("month", "quarter") and b.unit == a.unit and b.start == a.end + timedelta(days=1)
+                and re.fullmatch(r"\s*(,|and|, and|&)\s*", text[e:s2].lower())):
+            break
+        n += 1
+    return n
 
 
 # "the three months ending March 31, 2026", "the quarter ended", "12 months to June 2026"

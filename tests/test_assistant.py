@@ -381,6 +381,9 @@ def direct(acme, metric, start, end, **where):
     ("cross-sell MRR CY2025", "cross_sell_mrr", "2025-01-01", "2025-12-31", {}),
     ("Since we launched the new add-on bundle at the start of last month, I'd like to know how much expansion revenue we got "
      "in May 2026.", "expansion_mrr", "2026-05-01", "2026-05-31", {}),
+    # a sixth round (194/196 as written)
+    ("How much did MRR grow, in percent, over the previous quarter?", "mrr_growth_rate", "2026-01-01", "2026-03-31", {}),
+    ("What was expansion revenue over February, March and April of 2026?", "expansion_mrr", "2026-02-01", "2026-04-30", {}),
 ])
 def test_kinds_of_wording(analyst, acme, question, metric, start, end, where):
     answer = analyst.ask(question)

@@ -97,6 +97,9 @@ MID_MONTH = date(2026, 5, 14)
     ("In March 3 enterprise customers churned", AS_OF, "2026-03-01", "2026-03-31"),
     ("Q1 this year", AS_OF, "2026-01-01", "2026-03-31"),
     ("last quarter on a rolling basis", AS_OF, "2026-04-01", "2026-06-30"),
+    ("expansion revenue over February, March and April of 2026", AS_OF, "2026-02-01", "2026-04-30"),
+    ("expansion MRR for Feb, Mar, Apr 2026", AS_OF, "2026-02-01", "2026-04-30"),
+    ("churned MRR in July, August & September 2025", AS_OF, "2025-07-01", "2025-09-30"),
 ])
 def test_time_words(text, as_of, start, end):
     spans = find_periods(text, as_of)
