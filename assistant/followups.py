@@ -15,7 +15,8 @@ def suggest(answer: Answer) -> list[str]:
         if not args.get("group_by"):
             out.append("By segment")
         if not args.get("compare_to") and not args.get("compare_start"):
-            out.append("Compared with the previous period")
+            # A day's figure (MRR today) is compared with a month earlier, not with the day before.
+            out.append("Compared with a month earlier" if args.get("start") == args.get("end") else "Compared with the previous period")
         out.append("Which customers drove it?")
         if not args.get("grain") and args.get("start") != args.get("end"):
             out.append("Show it by month")

@@ -294,8 +294,12 @@ class Planner:
         return args["question"] + " " + " / ".join(args["options"])
 
     def _say_calculate_ltv(self, reading: Reading, args: dict, a: dict) -> str:
-        return (f"With ARPA {args['arpa']:,.2f}, a monthly customer churn rate of {args['monthly_churn_rate']}% and a gross margin "
-                f"of {args.get('gross_margin', 1.0):g}, LTV would be **{self._fmt(a['value'], 'ltv', a['unit'])}**.\nFormula: {a['formula']}")
+        arpa, churn, margin = a["inputs"]
+        said = lambda i: "" if i["source"] == "given" else f" ({i['source']}, {args['on']})" if i["input"] != "gross margin" \
+            else " (the setting)"
+        return (f"With ARPA {arpa['value']:,.2f}{said(arpa)}, a monthly customer churn rate of {churn['value']:.4g}%{said(churn)} "
+                f"and a gross margin of {margin['value']:g}{said(margin)}, LTV would be "
+                f"**{self._fmt(a['value'], 'ltv', a['unit'])}**.\nFormula: {a['formula']}")
 
     def _say_calculate_mrr(self, reading: Reading, args: dict, a: dict) -> str:
         inputs = {i["input"]: i["value"] for i in a["inputs"]}

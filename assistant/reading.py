@@ -8,12 +8,12 @@ from the tool calls of the conversation so far.
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlglot import exp
 
 from semantic_layer.catalog import Catalog
-from semantic_layer.periods import month_end, split
+from semantic_layer.periods import add_months, month_end, split
 from tools.customer_tools import LABELS
 
 from .timewords import MONTHS as MONTH_WORDS, TimeSpan, describe, find_periods, shift, time_words, trailing, unit_label, unit_of, unit_span
@@ -163,6 +163,7 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
         return _answer_to_clarification(question, ctx, frame)
     # "We're closing the books for Q1 2026. How much MRR churned in March?": the question is the
     # last sentence; what comes before lends its period and filters only where the question has none.
+    message = question
     question, context = _split_context(question, ctx.vocabulary)
     text = normalize(question)
     words = text.split()
@@ -191,7 +192,7 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
     group_by, dim_rank = _group_by(text, words, ctx.vocabulary, metric_matches)
     grain = _grain(text)
 
-    calc = _calculator(question.lower())
+    calc = _calculator(message.lower(), ctx)  # the whole message: "If we had 1000 customers at $500, what would MRR be?"
     if calc:
         return calc
     if REASONS.search(text):
@@ -247,7 +248,8 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
     if kept and kept[0].point and not all(m in POINT_METRICS for m in metrics):
         kept = []  # after "What is our MRR?" (a day), "What was new MRR?" asks for a period, not that day
     if follow_up and ambiguous and not metrics:
-        return _clarify(ambiguous, ctx, spans or kept, filters)
+        kept_filters = [dict(f) for f in frame.args.get("filters", []) if f["dimension"] not in {g["dimension"] for g in filters}]
+        return _clarify(ambiguous, ctx, spans or kept, kept_filters + filters)  # "Enterprise NRR" then "and churn?"
     if follow_up:
         reading = _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, grain, compare)
         if reading:
@@ -270,10 +272,29 @@ def read(question: str, ctx: Context, frame: Frame | None = None) -> Reading:
         reading.compare = spans[1]
     if compare is None and _asks_change(text) and len(spans) <= 1:
         reading.compare = "previous_period"
+    reading.compare = _on_a_day(reading.span, reading.compare, text)
     if dim_rank is not None:
         reading.rank = dim_rank
     _fit_grain(reading, text)
     return reading
+
+
+def _on_a_day(span: TimeSpan, compare, text: str):
+    """A day compared with "the previous period" is no day before it: MRR today against the end of
+    the previous quarter or month named ("vs the previous quarter", QoQ), else a month earlier."""
+    if compare != "previous_period" or not span.point:
+        return compare
+    named = re.search(r"\b(previous|prior|last|preceding)\s+(quarter|month|week|year)\b", text)
+    back = re.search(r"\ban? (month|quarter|week) (earlier|ago|before)\b", text)
+    unit = named.group(2) if named else "quarter" if re.search(r"\b(qoq|q/q|quarter over quarter)\b", text) else None
+    if unit:
+        day = unit_span(unit, 1, span.end).end
+    elif back and back.group(1) == "week":
+        day = span.end - timedelta(days=7)
+    else:
+        day = add_months(span.end, -3 if back and back.group(1) == "quarter" else -1)
+        day = month_end(day) if span.end == month_end(span.end) else day
+    return TimeSpan(day, day, day.isoformat(), point=True, unit="day")
 
 
 # ---- metrics -------------------------------------------------------------------------------
@@ -364,8 +385,8 @@ def _metrics(text: str, words: list[str], matches: list[Match], catalog: Catalog
         metrics = [rate if m == "churned_mrr" else m for m in metrics]
     if metrics == ["mrr"] and STARTED_WITH.search(text):
         return ["opening_mrr"], None, True
-    if "mrr" in metrics and re.search(r"\b(grow|grew|grown|growth|growing)\b", text) and "net_new_mrr" not in metrics:
-        metrics = ["mrr_growth_rate" if m == "mrr" else m for m in metrics]
+    if {"mrr", "arr"} & set(metrics) and re.search(r"\b(grow|grew|grown|growth|growing)\b", text) and "net_new_mrr" not in metrics:
+        metrics = list(dict.fromkeys("mrr_growth_rate" if m in ("mrr", "arr") else m for m in metrics))  # ARR grows as MRR does
     # "expansion ... from upgrades": the component is what is asked.
     parts = [m for m in metrics if m in EXPANSION_PARTS]
     if "expansion_mrr" in metrics and parts and not re.search(r"\bexpansion (mrr )?and\b|\band (total )?expansion\b", text):
@@ -494,6 +515,7 @@ def _comparison(text: str) -> tuple[str | None, str]:
         (rf"\b{joiner}\s+(the\s+)?(previous|prior|preceding|last)\s+(period|month|quarter|week|half)\b", "previous_period"),
         (rf"\b{joiner}\s+(the\s+)?(previous|prior|preceding)( one| period)?\b", "previous_period"),
         (rf"\b{joiner}\s+(the\s+)?(one|period|month|quarter|week) before\b", "previous_period"),
+        (r"\b(vs\.?|versus|compared (to|with)|against|than) an? (month|quarter|week) (earlier|ago|before)\b", "previous_period"),
         (r"\b(quarter[\s-]over[\s-]quarter|qoq|q/q|period[\s-]over[\s-]period|sequential(ly)?)\b", "previous_period"),
     ]
     for pattern, how in patterns:
@@ -770,21 +792,24 @@ def _customers(text, ctx, frame, metrics, spans, filters) -> Reading:
                    single=single)
 
 
-def _calculator(text: str) -> Reading | None:
-    if not re.search(r"\b(if|would|suppose|supposing|assum\w+|hypothetical\w*|calculate|with an? )\b", text):
+def _calculator(text: str, ctx: Context) -> Reading | None:
+    if not re.search(r"\b(if|would|suppose|supposing|assum\w+|hypothetical\w*|calculate|with|at)\b", text):
         return None
     numbers = [float(n.replace(",", "")) for n in re.findall(r"\$?\b(\d[\d,]*(?:\.\d+)?)\b", text)]
-    if (re.search(r"\b(ltv|lifetime value)\b", text) or re.search(r"\b(arpa|arpu)\b", text) and re.search(r"\bchurn", text)) \
-            and len(numbers) >= 2:
+    if re.search(r"\b(ltv|lifetime value|clv|cltv)\b", text) or re.search(r"\b(arpa|arpu)\b", text) and re.search(r"\bchurn", text):
         arpa = re.search(r"\b(arpa|arpu|arpc|average revenue per \w+)\b\D{0,20}?\$?(\d[\d,]*(?:\.\d+)?)|\$?(\d[\d,]*(?:\.\d+)?)\s*(usd|dollars)?\s*(arpa|arpu)", text)
         churn = re.search(r"(\d+(?:\.\d+)?)\s*(%|percent)\s*(monthly\s+)?(customer\s+|logo\s+)?churn|churn\D{0,25}?(\d+(?:\.\d+)?)\s*(%|percent)", text)
         margin = re.search(r"(\d+(?:\.\d+)?)\s*(%|percent)\s*(gross\s+)?margin|margin\D{0,15}?(\d+(?:\.\d+)?)\s*(%|percent)?", text)
-        if arpa and churn:
-            args = {"arpa": float((arpa.group(2) or arpa.group(3)).replace(",", "")),
-                    "monthly_churn_rate": float(churn.group(1) or churn.group(5))}
-            if margin:
-                value = float(margin.group(1) or margin.group(4))
-                args["gross_margin"] = value / 100 if value > 1 else value
+        # What the user gives; what they leave out ("if churn dropped to 2%") is the data's own.
+        args = {"on": ctx.as_of.isoformat()}
+        if arpa:
+            args["arpa"] = float((arpa.group(2) or arpa.group(3)).replace(",", ""))
+        if churn:
+            args["monthly_churn_rate"] = float(churn.group(1) or churn.group(5))
+        if margin:
+            value = float(margin.group(1) or margin.group(4))
+            args["gross_margin"] = value / 100 if value > 1 else value
+        if len(args) > 1:
             return Reading("calculate_ltv", calc=args)
     if re.search(r"\b(mrr|arr|revenue)\b", text) and re.search(r"\b(customers?|accounts?|seats?|users?)\b", text) and len(numbers) >= 2:
         count = re.search(r"(\d[\d,]*)\s+(new\s+)?(customers?|accounts?)", text)
@@ -840,7 +865,9 @@ def _answer_to_clarification(question: str, ctx: Context, frame: Frame) -> Readi
     choice = question.strip().rstrip(".)")
     if choice.isdigit() and 1 <= int(choice) <= len(options):
         return read(options[int(choice) - 1], ctx)
-    asked = frame.args.get("asked", "")
+    # The clarifying question states the period and filters it was asked for ("Which churn do you
+    # mean in Q1 2026 for segment Enterprise?"); the question before it may not ("and churn?").
+    asked = frame.args.get("question") or frame.args.get("asked", "")
     reading = read(question, ctx)
     if reading.intent != "metrics":
         return reading
@@ -971,6 +998,7 @@ def _follow_up(text, shift_text, ctx, frame, metrics, spans, filters, group_by, 
     reading.compare = compare or reading.compare
     if reading.compare is None and re.search(r"\b(compare|compared|comparison|vs|versus|change)\b", text):
         reading.compare = "previous_year" if re.search(r"\byear\b", text) else "previous_period"
+    reading.compare = _on_a_day(reading.span, reading.compare, text)
     if reading.group_by and (_top_n(text) or re.search(rf"\b{MORE}\b|\b{LESS}\b", text)):
         reading.rank = (not re.search(rf"\b{LESS}\b", text), _top_n(text))  # "top 3", "and the least?"
     elif args.get("order_by") and reading.group_by:

@@ -494,7 +494,9 @@ def _combine(text: str, found, as_of: date) -> list[TimeSpan]:
             opened = re.search(r"(between|from)\s+(the\s+)?((start|beginning)\s+of\s+(the\s+)?)?$", before)
             joiner = between.split()[0] if between.split() else ""
             # "Compare X in Q3 to Q4" compares two periods; "January through March" and "from ... to ..." are one.
-            compared = joiner in ("to", "and") and not opened and re.search(r"\bcompar\w*\b", text[:s].lower())
+            compared = joiner in ("to", "and") and (
+                not opened and re.search(r"\bcompar\w*\b", text[:s].lower())
+                or re.search(r"\b(chang|grow|grew|go|went|mov|increas|decreas|drop|ris|rose|fall|fell)\w*\b.*\bfrom\s+$", before))
             if re.fullmatch(r"\s*(and|to|through|until|thru|-|–|—)\s*((the\s+)?(end|close)\s+of\s+(the\s+)?)?", between) and (
                 opened or joiner in ("to", "through", "thru", "-", "–", "—", "until")
             ) and not compared:

@@ -92,9 +92,11 @@ def load_paths(paths: list[Path]) -> Loaded:
         read = [seen.dashboard[0]] + seen.dashboard_customers + seen.fx
         return Loaded("dashboard", [customers, subscriptions] + fx, [str(p) for p in read], notes + _passed_over(seen))
 
-    where = ", ".join(str(p) for p in paths)
+    # Named by the files in it: a folder may be the app's temporary copy of an upload.
+    found = sorted(f.name for p in paths for f in (sorted(p.iterdir()) if p.is_dir() else [p]) if f.is_file())
     raise ImportRejected([ImportProblem(
-        where, None, None,
+        ", ".join(found[:5]) + (", ..." if len(found) > 5 else "") if found else ", ".join(str(p) for p in paths),
+        None, None,
         "found nothing to import: expected customers.csv and subscriptions.csv (or .parquet), "
         "Stripe API exports (.json / .jsonl), or a Stripe Dashboard subscriptions CSV export",
     )])

@@ -76,6 +76,9 @@ def _header_key(column: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
 
 
+NO_RATES_FILE = "; no fx_rates.csv was imported"
+
+
 class Validator:
     """Checks the raw tables `raw_<kind>` registered on `con` and builds `typed_<kind>` temp tables."""
 
@@ -217,7 +220,9 @@ class Validator:
             )
             SELECT _file, _loc, 'currency',
                    'no ' || currency || ' rate in fx_rates for ' || strftime(month, '%Y-%m')
-                   || CASE WHEN months > 1 THEN ' (and ' || (months - 1) || ' more months)' ELSE '' END
+                   || CASE WHEN months > 2 THEN ' (and ' || (months - 1) || ' more months)'
+                           WHEN months = 2 THEN ' (and 1 more month)' ELSE '' END
+                   || {lit(NO_RATES_FILE) if "fx_rates" not in self.columns else "''"}
             FROM missing WHERE k = 1 ORDER BY row_id
             """
         )

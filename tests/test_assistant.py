@@ -175,6 +175,18 @@ def test_what_if_calculators(analyst):
     assert analyst.ask("What would LTV be with ARPA of $100 and 5% monthly churn?").value == pytest.approx(2000)
     assert analyst.ask("what's the MRR if we have 200 customers paying $49 a month").value == pytest.approx(9800)
     assert analyst.ask("ARR if 10 customers pay $1,200 a year?").value == pytest.approx(12000)
+    assert analyst.ask("If we had 1000 customers at 500 USD, what would MRR be?").value == pytest.approx(500000)
+
+
+def test_what_ifs_take_what_is_not_given_from_the_data(analyst, acme):
+    """'What would LTV be if churn dropped to 2%?': the data's ARPA with the churn given."""
+    query = MetricQuery(metrics=["arpa", "ltv"], start=date(2026, 6, 1), end=AS_OF)
+    row = acme.run(query, with_measures=True).rows[0]
+    lower_churn = analyst.ask("What would LTV be if monthly churn dropped to 2%?")
+    assert lower_churn.value == pytest.approx(row["arpa"] / 0.02)
+    assert "from the data, 2026-06-30" in lower_churn.answer and lower_churn.sql
+    margin = analyst.ask("What's LTV at 80% gross margin?")
+    assert margin.value == pytest.approx(row["ltv"] * 0.8)
 
 
 def test_misspellings(analyst):
@@ -512,3 +524,24 @@ def test_misspelt_values_and_renamed_columns_are_not_said_missing(analyst, datas
     ds = dataset([sub("A", "2025-01-01", amount=100)], customers=[{"customer_id": "A", "region": "EMEA"}])
     answer = Analyst(ds.engine, as_of=date(2025, 6, 30), backend=Backend("offline")).ask("MRR by region")
     assert answer.tool_calls[0].args["group_by"] == ["region"] and "has no" not in answer.answer
+
+
+def test_a_day_is_compared_with_the_period_named_not_the_day_before(analyst):
+    quarter = analyst.ask("How did MRR change vs the previous quarter?").tool_calls[0].args
+    assert (quarter["start"], quarter["compare_start"]) == ("2026-06-30", "2026-03-31")
+    thread = analyst.new_thread()
+    today = analyst.ask("What is our MRR?", thread)
+    assert "Compared with a month earlier" in today.follow_ups
+    month = analyst.ask("Compared with a month earlier", thread).tool_calls[0].args
+    assert month["compare_start"] == "2026-05-31"
+    between = analyst.ask("How did MRR change from Q1 to Q2?").tool_calls[0].args
+    assert (between["start"], between["end"], between["compare_start"], between["compare_end"]) == (
+        "2026-01-01", "2026-03-31", "2026-04-01", "2026-06-30")
+
+
+def test_a_typed_reply_to_a_clarifying_question_keeps_its_filters(analyst):
+    thread = analyst.new_thread()
+    analyst.ask("Enterprise NRR last quarter", thread)
+    assert "for segment Enterprise" in analyst.ask("and churn?", thread).clarification["question"]
+    reply = analyst.ask("Churned MRR", thread).tool_calls[0].args
+    assert (reply["start"], reply["filters"]) == ("2026-01-01", [{"dimension": "segment", "op": "eq", "values": ["Enterprise"]}])

@@ -235,3 +235,18 @@ def test_a_utf16_file_is_named_as_such(stored):
     path = folder / "subscriptions.csv"
     path.write_text(path.read_text(), encoding="utf-16")
     assert "subscriptions.csv: not UTF-8 text (invalid start byte); it looks like UTF-16: save it as UTF-8" in _rejected(db, folder)
+
+
+def test_a_missing_fx_rates_file_is_said(stored):
+    db, folder = stored
+    (folder / "fx_rates.csv").unlink()
+    message = _rejected(db, folder)
+    assert "line 3, column currency: no EUR rate in fx_rates for 2025-01; no fx_rates.csv was imported" in message
+
+
+def test_a_folder_with_nothing_to_import_is_named_by_its_files(tmp_path, stored):
+    db, _ = stored
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "bad.csv").write_text("a,b\n1,2\n")
+    assert "bad.csv: found nothing to import" in _rejected(db, folder)

@@ -18,7 +18,8 @@ DESCRIPTIONS = {
     ),
     "mrr_bridge": "The MRR bridge of a period: MRR at start, new, reactivation, expansion (by component), contraction, churn, fx, MRR at end.",
     "list_customers": "The customers behind a movement in a period (e.g. who expanded / churned), or the largest customers by MRR on `end`.",
-    "calculate_ltv": "What-if LTV from an ARPA, a monthly customer churn rate (%) and a gross margin the user gives.",
+    "calculate_ltv": "What-if LTV from an ARPA, a monthly customer churn rate (%) and a gross margin the user gives; "
+                     "any of them left out is the data's own on `on` (give the as-of date).",
     "calculate_mrr": "What-if MRR and ARR from a price, billing interval, quantity, discount and number of customers the user gives.",
     "ask_clarification": "Ask the user one clarifying question with 2-5 options when a question is truly ambiguous.",
 }
@@ -48,7 +49,7 @@ def build_tools(engine: Engine) -> list[BaseTool]:
         _tool("query_metrics", schemas.query_metrics, lambda a: metric_tools.query_metrics(engine, a)),
         _tool("mrr_bridge", schemas.mrr_bridge, lambda a: metric_tools.mrr_bridge(engine, a)),
         _tool("list_customers", schemas.list_customers, lambda a: customer_tools.list_customers(engine, a)),
-        _tool("calculate_ltv", LtvArgs, lambda a: calculators.calculate_ltv(currency, a)),
+        _tool("calculate_ltv", LtvArgs, lambda a: calculators.calculate_ltv(engine, a)),
         _tool("calculate_mrr", MrrCalcArgs, lambda a: calculators.calculate_mrr(currency, a)),
         _tool("ask_clarification", ClarifyArgs, _clarify),
     ]

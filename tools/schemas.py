@@ -65,9 +65,14 @@ class ListMetricsArgs(BaseModel):
 
 
 class LtvArgs(BaseModel):
-    arpa: float = Field(gt=0, description="average MRR per account")
-    monthly_churn_rate: float = Field(gt=0, le=100, description="monthly customer churn rate in percent")
-    gross_margin: float = Field(default=1.0, gt=0, le=1, description="as a fraction, e.g. 0.8")
+    """A what-if LTV: the inputs the user gives; the others are the data's own on `on`."""
+
+    arpa: float | None = Field(default=None, gt=0, description="average MRR per account; default: the data's ARPA on `on`")
+    monthly_churn_rate: float | None = Field(
+        default=None, gt=0, le=100,
+        description="monthly customer churn rate in percent; default: the data's average of the 6 full months ending with `on`")
+    gross_margin: float | None = Field(default=None, gt=0, le=1, description="as a fraction, e.g. 0.8; default: the setting")
+    on: date | None = Field(default=None, description="the day the data's own inputs are taken from (the as-of date)")
 
 
 class MrrCalcArgs(BaseModel):

@@ -120,7 +120,8 @@ def build(workspace: Workspace, as_of: date | None = None) -> gr.Blocks:
         except ImportRejected as exc:
             problems = "\n".join(f"- {escape(str(p))}" for p in exc.problems[:30])
             more = f"\n- … and {len(exc.problems) - 30} more" if len(exc.problems) > 30 else ""
-            return gr.update(), f"**Import rejected** ({len(exc.problems)} problems); nothing was changed.\n\n{problems}{more}"
+            noun = "problem" if len(exc.problems) == 1 else "problems"
+            return gr.update(), f"**Import rejected** ({len(exc.problems)} {noun}); nothing was changed.\n\n{problems}{more}"
         except (QueryError, ValueError) as exc:
             return gr.update(), f"**Import failed** — nothing was changed: {exc}"
         notes = "".join(f"\n\nNote: {n}" for n in result.notes)
