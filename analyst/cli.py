@@ -193,7 +193,7 @@ def query_cmd(metrics, start, end, grain, group_by, where, order_by, limit, gros
     if as_json:
         payload = result.to_json()
         if dialect:
-            payload[f"sql_{dialect}"] = result.compiled.text(dialect)
+            payload[f"sql_{dialect}"] = DIALECT_NOTE + "\n" + result.compiled.text(dialect)
         click.echo(json.dumps(payload, indent=2))
         return
     click.echo(table_text(result.rows, units, engine.settings.reporting_currency))
@@ -202,7 +202,14 @@ def query_cmd(metrics, start, end, grain, group_by, where, order_by, limit, gros
         click.echo(f"{name}: {formula}")
     if show_sql or dialect:
         click.echo("")
+        if dialect:
+            click.echo(DIALECT_NOTE)
         click.echo(result.compiled.text(dialect or "duckdb"))
+
+
+# The SQL reads the ledger the import builds; in another warehouse those tables must be there too.
+DIALECT_NOTE = ("-- reads the ledger tables analyst builds (movements, change_points, customer_mrr_changes, customers, "
+                "subscriptions, ...): copy them from the .duckdb file to run this elsewhere")
 
 
 def _analyst(db, as_of, model, base_url=None, model_name=None):

@@ -10,6 +10,7 @@ from .canonical import ITEM_DIMENSIONS, SUBSCRIPTION_COLUMNS
 from .catalog import Catalog, Metric, load_catalog
 from .compiler import Compiled, Compiler, CustomerQuery, Dimensions, Filter, MetricQuery
 from .errors import QueryError
+from .formatting import json_row
 from .periods import month_end, month_start
 from .store import connect, data_range, stored_settings
 from .settings import Settings
@@ -39,7 +40,7 @@ class QueryResult:
 
     def to_json(self) -> dict:
         return {
-            "rows": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()} for row in self.rows],
+            "rows": [json_row(row) for row in self.rows],
             "sql": self.sql,
             "formulas": self.formulas(),
         }

@@ -1,5 +1,7 @@
 """Display of numbers: full precision inside, rounded only when shown (rulebook §2)."""
 
+from datetime import date
+
 
 def format_value(value, unit: str, currency: str = "USD") -> str:
     if value is None:
@@ -29,3 +31,9 @@ def table_text(rows: list[dict], units: dict[str, str], currency: str = "USD") -
         return "  ".join(v.rjust(w) if c in units else v.ljust(w) for v, w, c in zip(values, widths, columns)).rstrip()
 
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def json_row(row: dict) -> dict:
+    """A result row as JSON, CSV and XLSX carry it: ISO dates, and floats without binary residue
+    (4696.2570000000005 is 4696.257; nine decimals keep every cent and far more)."""
+    return {k: v.isoformat() if isinstance(v, date) else round(v, 9) if isinstance(v, float) else v for k, v in row.items()}

@@ -72,6 +72,14 @@ def test_dialects(db, dialect):
                  "--dialect", dialect)
     assert result.exit_code == 0, result.output
     assert "WITH periods AS" in result.output
+    assert "-- reads the ledger tables analyst builds" in result.output  # they must be there in that warehouse too
+
+
+def test_json_numbers_carry_no_binary_residue(db):
+    result = run("query", "expansion_mrr", "--start", "2026-01-01", "--end", "2026-03-31", "--where", "segment=Enterprise",
+                 "--db", db, "--json")
+    value = json.loads(result.output)["rows"][0]["expansion_mrr"]
+    assert value == round(value, 9) and len(repr(value)) < 16, value
 
 
 @pytest.mark.parametrize("args, message", [

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from semantic_layer.catalog import Metric
+from semantic_layer.formatting import json_row
 
 
 class Period(BaseModel):
@@ -58,7 +59,8 @@ class Computation(BaseModel):
     notes: list[str] = []
 
     def dump(self) -> dict:
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        return {**data, "value": json_row({"value": data["value"]})["value"]}  # the headline, as the rows carry numbers
 
 
 def unit_of(metric: Metric, currency: str) -> str:
@@ -67,4 +69,4 @@ def unit_of(metric: Metric, currency: str) -> str:
 
 
 def jsonable(rows: list[dict]) -> list[dict]:
-    return [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()} for row in rows]
+    return [json_row(row) for row in rows]
