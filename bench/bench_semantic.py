@@ -149,7 +149,7 @@ def ensure_data(customers: int, seed: int, data_root: Path) -> tuple[Path, dict,
     """The data set folder; generated unless one with the same parameters is already there."""
     folder = data_root / f"synthetic-{customers}-seed{seed}"
     params = {"customers": customers, "seed": seed, "start": GEN_START.isoformat(), "end": GEN_END.isoformat(),
-              "generator": generator_fingerprint()}
+              "activity": synthetic.BENCH_ACTIVITY, "generator": generator_fingerprint()}
     marker = data_root / f"{folder.name}.params.json"  # beside the folder: the importer reads every file in it
     files = [folder / n for n in ("customers.csv", "subscriptions.csv", "fx_rates.csv")]
     if marker.exists() and all(f.exists() for f in files):
@@ -157,7 +157,8 @@ def ensure_data(customers: int, seed: int, data_root: Path) -> tuple[Path, dict,
         if stored.get("params") == params:
             return folder, stored["summary"], True, None
     started = time.perf_counter()
-    summary = synthetic.generate(folder, customers=customers, seed=seed, start=GEN_START, end=GEN_END)
+    summary = synthetic.generate(folder, customers=customers, seed=seed, start=GEN_START, end=GEN_END,
+                                 activity=synthetic.BENCH_ACTIVITY)
     elapsed = time.perf_counter() - started
     marker.write_text(json.dumps({"params": params, "summary": summary}, indent=2))
     return folder, summary, False, elapsed

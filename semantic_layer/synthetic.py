@@ -29,7 +29,7 @@ from bisect import bisect_right
 from datetime import date
 from pathlib import Path
 
-__all__ = ["generate", "PRICE_INCREASE_PLAN", "price_increase_date"]
+__all__ = ["generate", "BENCH_ACTIVITY", "PRICE_INCREASE_PLAN", "price_increase_date"]
 
 SUBSCRIPTION_HEADER = (
     "customer_id", "subscription_id", "item_id", "product", "plan", "start_date", "end_date", "quantity",
@@ -112,16 +112,25 @@ REACTIVATION_SHARE = 0.2
 JOIN_AND_LEAVE_SHARE = 0.012
 JOIN_GROWTH = 3.0  # customers joining per day at the end of the range / at its start
 MEAN_DAYS_BETWEEN_CHANGES = {"Team": 30.0, "flat": 40.0}
+# Small customers change their subscription rarely and grow little; large ones expand more often
+# (annual NRR about 90 % for SMB, 100 % Mid-Market, 105-110 % Enterprise, as SaaS benchmarks put it).
+CHANGE_PACE = {"SMB": 6.0, "Mid-Market": 3.0, "Enterprise": 2.2}  # times the mean days between changes
+SEAT_GROWTH = {"SMB": 0.45, "Mid-Market": 0.56, "Enterprise": 0.62}  # chance a seat change adds seats
+BENCH_ACTIVITY = 4.0  # about ten period rows a customer: issue 2's "100,000 customers, about a million rows"
 QUIET_DAYS_BEFORE_CHURN = 60  # a leaving customer changes nothing in its last weeks
 
 EVENTS_TEAM = (
     ("seats", 62), ("addon_add", 8), ("addon_remove", 6), ("interval", 3), ("discount", 4), ("pipeline_add", 3),
     ("pipeline_remove", 2), ("bundle", 4), ("team_to_scale", 1), ("pipeline_seats", 6),
 )
-EVENTS_FLAT = (
-    ("upgrade", 9), ("downgrade", 5), ("addon_add", 16), ("addon_remove", 13), ("interval", 5), ("discount", 8),
-    ("pipeline_add", 4), ("pipeline_remove", 3), ("bundle", 5), ("addon_seats", 24),
-)
+EVENTS_FLAT = {  # small customers move down and drop add-ons about as often as they move up; large ones add more
+    "SMB": (("upgrade", 3), ("downgrade", 4), ("addon_add", 6), ("addon_remove", 10), ("interval", 5), ("discount", 8),
+            ("pipeline_add", 1), ("pipeline_remove", 2), ("bundle", 1), ("addon_seats", 14)),
+    "Mid-Market": (("upgrade", 9), ("downgrade", 5), ("addon_add", 16), ("addon_remove", 13), ("interval", 5),
+                   ("discount", 8), ("pipeline_add", 4), ("pipeline_remove", 3), ("bundle", 5), ("addon_seats", 24)),
+    "Enterprise": (("upgrade", 9), ("downgrade", 3), ("addon_add", 18), ("addon_remove", 10), ("interval", 5),
+                   ("discount", 6), ("pipeline_add", 6), ("pipeline_remove", 3), ("bundle", 6), ("addon_seats", 26)),
+}
 
 
 def _cumulative(pairs):
@@ -217,8 +226,9 @@ class _Item:
 
 
 class _Generator:
-    def __init__(self, rng: random.Random, start: date, end: date, digits: int):
+    def __init__(self, rng: random.Random, start: date, end: date, digits: int, activity: float = 1.0):
         self.rng = rng
+        self.activity = activity
         self.first = start.toordinal()
         self.last = end.toordinal()
         self.increase = price_increase_date(start, end).toordinal()
@@ -231,7 +241,7 @@ class _Generator:
         self.pick_plan = {s: _picker(p) for s, p in PLAN_MIX.items()}
         self.pick_billing = {s: _picker(b) for s, b in BILLING_MIX.items()}
         self.pick_event_team = _picker(EVENTS_TEAM)
-        self.pick_event_flat = _picker(EVENTS_FLAT)
+        self.pick_event_flat = {s: _picker(e) for s, e in EVENTS_FLAT.items()}
         self._iso: dict[int, str] = {}
         self._unit: dict[tuple, str] = {}
         self._plan_name: dict[tuple, str] = {}
@@ -366,7 +376,7 @@ class _Generator:
 
         t = p0
         while True:
-            gap = MEAN_DAYS_BETWEEN_CHANGES["Team" if main.plan == "Team" else "flat"]
+            gap = MEAN_DAYS_BETWEEN_CHANGES["Team" if main.plan == "Team" else "flat"] * CHANGE_PACE[segment] / self.activity
             t_next = t + 1 + int(rng.expovariate(1.0 / gap))
             while scheduled and scheduled[0][0] <= t_next and scheduled[0][0] < limit:
                 when, what = scheduled.pop(0)
@@ -377,7 +387,7 @@ class _Generator:
             if t_next >= limit:
                 break
             t = t_next
-            anchor = self.random_change(t, main, live, items, scheduled, anchor)
+            anchor = self.random_change(t, main, live, items, scheduled, anchor, segment)
 
         # Churn at the end of the paid period that contains the leaving day.
         if leave > last:
@@ -402,11 +412,14 @@ class _Generator:
             item.end(churn, canceled)
         return churn
 
-    def random_change(self, t, main, live, items, scheduled, anchor) -> int:
+    def random_change(self, t, main, live, items, scheduled, anchor, segment: str) -> int:
         """One change of a paying customer at day t; returns the (possibly new) billing anchor."""
         rng = self.rng
         team = main.plan == "Team"
-        what = (self.pick_event_team if team else self.pick_event_flat)(rng.random())
+        seat_growth = SEAT_GROWTH[segment]
+        what = (self.pick_event_team if team else self.pick_event_flat[segment])(rng.random())
+        if what == "upgrade" and main.plan == FLAT_LADDER[-1]:
+            what = "addon_add"  # at the top plan, growing means buying more
         if what == "bundle":  # two changes on the same day: a plan or seat step and an add-on
             if team:
                 self.seats(t, main, up=True)
@@ -415,7 +428,7 @@ class _Generator:
             self.add_addon(t, main, live, items)
             return anchor
         if what == "seats":
-            self.seats(t, main, up=rng.random() < 0.56)
+            self.seats(t, main, up=rng.random() < seat_growth)
         elif what in ("upgrade", "downgrade"):
             self.step_plan(t, main, up=what == "upgrade")
         elif what == "team_to_scale":
@@ -555,8 +568,12 @@ def _fx_rows(rng: random.Random, start: date, end: date) -> list[tuple[str, str,
 
 
 def generate(folder: Path, customers: int = 1500, seed: int = 7, start: date = date(2023, 1, 1),
-             end: date = date(2026, 6, 30)) -> dict:
-    """Write customers.csv, subscriptions.csv and fx_rates.csv into `folder`; return a summary."""
+             end: date = date(2026, 6, 30), activity: float = 1.0) -> dict:
+    """Write customers.csv, subscriptions.csv and fx_rates.csv into `folder`; return a summary.
+
+    activity scales how often customers change their subscriptions: 1.0 is the demo company's
+    realistic pace (about four period rows a customer); the benchmark asks for more rows a
+    customer (BENCH_ACTIVITY) without changing who the customers are or how they churn."""
     if customers < 1:
         raise ValueError("customers must be at least 1")
     if end <= start:
@@ -565,7 +582,7 @@ def generate(folder: Path, customers: int = 1500, seed: int = 7, start: date = d
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     digits = max(6, len(str(customers)))
-    gen = _Generator(rng, start, end, digits)
+    gen = _Generator(rng, start, end, digits, activity)
 
     fx = _fx_rows(rng, start, end)
     joins = sorted(gen.join_day(rng.random()) for _ in range(customers))
@@ -619,8 +636,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 1, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 6, 30))
+    parser.add_argument("--activity", type=float, default=1.0, help="how often customers change (benchmark: 4.0)")
     args = parser.parse_args(argv)
-    print(json.dumps(generate(args.folder, args.customers, args.seed, args.start, args.end), indent=2))
+    print(json.dumps(generate(args.folder, args.customers, args.seed, args.start, args.end, args.activity), indent=2))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from semantic_layer.compiler import MetricQuery
 from semantic_layer.engine import Engine
 from semantic_layer.settings import Settings
 from semantic_layer.store import import_paths
-from semantic_layer.synthetic import generate, main, price_increase_date
+from semantic_layer.synthetic import BENCH_ACTIVITY, generate, main, price_increase_date
 
 FILES = ("customers.csv", "subscriptions.csv", "fx_rates.csv")
 START, END = date(2023, 1, 1), date(2026, 6, 30)
@@ -48,8 +48,8 @@ def test_imports_without_validation_errors(company):
     assert imported.currencies == ["EUR", "GBP", "USD"]
     assert imported.first_date.isoformat() == summary["first_date"] >= START.isoformat()
     assert imported.last_date.isoformat() == summary["last_date"] <= END.isoformat()
-    # "roughly 8-12 rows per customer"
-    assert 7 <= summary["subscription_rows"] / CUSTOMERS <= 13
+    # the demo's pace: a few period rows a customer
+    assert 3 <= summary["subscription_rows"] / CUSTOMERS <= 6
 
 
 def test_canonical_columns_and_customer_dimensions(company):
@@ -166,3 +166,23 @@ def test_cli_writes_the_three_files(tmp_path, capsys):
     main([str(tmp_path / "cli"), "--customers", "50", "--seed", "2"])
     assert '"customers": 50' in capsys.readouterr().out
     assert all((tmp_path / "cli" / name).exists() for name in FILES)
+
+
+def test_the_benchmark_pace_gives_about_ten_rows_a_customer(tmp_path):
+    """Issue 2's benchmark: 100,000 customers, about a million period rows."""
+    summary = generate(tmp_path / "bench", customers=1000, seed=7, activity=BENCH_ACTIVITY)
+    assert 8 <= summary["subscription_rows"] / 1000 <= 12
+
+
+def test_segments_behave_like_saas_segments(company):
+    """Larger customers pay more and keep more of their revenue; expansion is not a multiple of new business."""
+    engine = Engine.open(company[4])
+    rows = {r["segment"]: r for r in engine.run(MetricQuery(metrics=["mrr", "arpa", "grr", "customer_churn_rate"],
+                                                            start=date(2025, 1, 1), end=date(2025, 12, 31),
+                                                            group_by=["segment"])).rows}
+    assert rows["Enterprise"]["arpa"] > rows["Mid-Market"]["arpa"] > rows["SMB"]["arpa"]
+    assert rows["Enterprise"]["grr"] > rows["SMB"]["grr"]
+    assert rows["Enterprise"]["customer_churn_rate"] < rows["SMB"]["customer_churn_rate"]
+    year = engine.run(MetricQuery(metrics=["new_mrr", "expansion_mrr"], start=date(2025, 1, 1), end=date(2025, 12, 31))).rows[0]
+    engine.close()
+    assert year["expansion_mrr"] < 1.5 * year["new_mrr"]
